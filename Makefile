@@ -1,0 +1,59 @@
+# Two commands: `make run` (the portal with demo data on SQLite) and `make test` (the suite,
+# on SQLite and on a throwaway PostgreSQL, browser tests included).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Under `make test` these stay unset so the suite decides; `make run` is a local demo.
+RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-true}
+
+.PHONY: run test test-sqlite test-postgres system-deps lint format bench clean serve
+
+$(BIN)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(BIN)/.dev: requirements.txt requirements-dev.txt $(BIN)/.runtime
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+run: $(BIN)/.runtime
+	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	$(RUN_ENV) $(BIN)/python manage.py load_resolution
+	$(RUN_ENV) $(BIN)/python manage.py load_demo
+	@echo ""
+	@echo "  Cổng thông tin: http://127.0.0.1:$(PORT)/   (quản trị: http://127.0.0.1:$(PORT)/admin/)"
+	@echo "  Tài khoản minh họa, mật khẩu chung: khoenon-demo-2025"
+	@echo "    quantri   quản trị hệ thống"
+	@echo "    kinhte    cán bộ nhập liệu, Phòng Kinh tế"
+	@echo "    vanhoa    cán bộ nhập liệu, Phòng Văn hóa - Xã hội"
+	@echo "    pheduyet  lãnh đạo UBND xã, phê duyệt số liệu"
+	@echo "    daibieu   đại biểu HĐND xã"
+	@echo ""
+	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+system-deps:
+	.ci/system-deps
+
+test: system-deps $(BIN)/.dev lint test-sqlite test-postgres
+
+lint: $(BIN)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-sqlite: $(BIN)/.dev
+	@echo "== test suite on SQLite =="
+	env -u DJANGO_DEBUG DATABASE_URL=sqlite:///$(CURDIR)/db-test.sqlite3 $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: $(BIN)/.dev
+	@echo "== test suite on PostgreSQL =="
+	env -u DJANGO_DEBUG .ci/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+format: $(BIN)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles test-artifacts db-test.sqlite3

@@ -1,0 +1,27 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from targets.services import resolution_load
+
+DEFAULT = Path(settings.BASE_DIR) / "fixtures" / "resolution-13-NQ-HDND-2025.json"
+
+
+class Command(BaseCommand):
+    help = (
+        "Nạp (hoặc nạp lại) một nghị quyết từ tệp fixtures; "
+        "chạy nhiều lần không nhân đôi."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", nargs="?", default=str(DEFAULT))
+
+    def handle(self, *args, path, **options):
+        resolution = resolution_load(Path(path))
+        targets = sum(i.targets.count() for i in resolution.indicators.all())
+        self.stdout.write(
+            f"Đã nạp {resolution}: {resolution.indicators.count()} chỉ tiêu, "
+            f"{targets} chỉ tiêu cụ thể, "
+            f"{resolution.tasks.count()} nhiệm vụ, giải pháp."
+        )

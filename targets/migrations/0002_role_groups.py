@@ -1,0 +1,23 @@
+from django.db import migrations
+
+ROLE_GROUPS = [
+    "Cán bộ nhập liệu",
+    "Lãnh đạo UBND xã (phê duyệt)",
+    "Đại biểu HĐND",
+    "Quản trị hệ thống",
+]
+
+
+def create_groups(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name in ROLE_GROUPS:
+        Group.objects.get_or_create(name=name)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("targets", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
+
+    operations = [migrations.RunPython(create_groups, migrations.RunPython.noop)]

@@ -1,0 +1,719 @@
+"""The domain: a commune's resolution, its indicators and targets, and the figures
+reported against them. Rules live here: database constraints first, then clean()."""
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+# Figures and target values: up to 14 digits before the point and 4 after. A target says
+# how many decimals its figures may carry (2 unless it says otherwise).
+VALUE_MAX_DIGITS = 18
+VALUE_DECIMAL_PLACES = 4
+
+
+# Roles are Django groups. A clerk also belongs to one or more responsible bodies.
+CLERK = "Cán bộ nhập liệu"
+APPROVER = "Lãnh đạo UBND xã (phê duyệt)"
+DELEGATE = "Đại biểu HĐND"
+ADMINISTRATOR = "Quản trị hệ thống"
+ROLE_GROUPS = [CLERK, APPROVER, DELEGATE, ADMINISTRATOR]
+
+
+class Area(models.TextChoices):
+    ECONOMY = "economy", "Kinh tế"
+    SOCIETY = "society", "Xã hội"
+    ENVIRONMENT = "environment", "Môi trường"
+
+
+class Comparison(models.TextChoices):
+    AT_LEAST = "at_least", "Đạt (≥)"
+    ABOVE = "above", "Trên (>)"
+    AT_MOST = "at_most", "Giảm xuống còn (≤)"
+    MAINTAIN = "maintain", "Duy trì (≥ ở mọi kỳ)"
+
+
+class Combine(models.TextChoices):
+    SUM = "sum", "Cộng dồn các quý"
+    LATEST = "latest", "Số tại thời điểm (lũy kế)"
+
+
+class ExpectedPath(models.TextChoices):
+    FROM_START = "from_start", "Tiến dần từ điểm xuất phát"
+    HOLD = "hold", "Giữ mức chỉ tiêu cả năm"
+
+
+class TaskKind(models.TextChoices):
+    TASK = "task", "Nhiệm vụ"
+    SOLUTION = "solution", "Giải pháp"
+
+
+class BodyKind(models.TextChoices):
+    PEOPLES_COMMITTEE = "committee", "Ủy ban nhân dân"
+    COUNCIL = "council", "Hội đồng nhân dân"
+    OFFICE = "office", "Cơ quan chuyên môn"
+    FRONT = "front", "Mặt trận Tổ quốc và đoàn thể"
+
+
+class Role(models.TextChoices):
+    LEAD = "lead", "Chủ trì"
+    SUPPORTING = "supporting", "Phối hợp"
+    SUPERVISING = "supervising", "Giám sát"
+
+
+class PeriodState(models.TextChoices):
+    OPEN = "open", "Đang mở"
+    CLOSED = "closed", "Đã khóa sổ"
+
+
+class FigureKind(models.TextChoices):
+    ACTUAL = "actual", "Thực hiện"
+    ESTIMATE = "estimate", "Ước thực hiện"
+
+
+class WorkflowState(models.TextChoices):
+    DRAFT = "draft", "Bản nháp"
+    SUBMITTED = "submitted", "Đã gửi duyệt"
+    RETURNED = "returned", "Bị trả lại"
+    APPROVED = "approved", "Đã phê duyệt"
+
+
+class Commune(models.Model):
+    name = models.CharField("tên xã", max_length=100)
+    province = models.CharField("tỉnh", max_length=100)
+
+    class Meta:
+        verbose_name = "xã"
+        verbose_name_plural = "các xã"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["province", "name"], name="commune_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Xã {self.name}, tỉnh {self.province}"
+
+
+class Resolution(models.Model):
+    commune = models.ForeignKey(
+        Commune, models.PROTECT, related_name="resolutions", verbose_name="xã"
+    )
+    number = models.CharField("số nghị quyết", max_length=50)
+    title = models.CharField("trích yếu", max_length=300)
+    council = models.CharField("cơ quan ban hành", max_length=200)
+    term = models.CharField("khóa", max_length=20)
+    session = models.CharField("kỳ họp", max_length=50)
+    adopted_on = models.DateField("ngày thông qua")
+    effective_on = models.DateField("ngày có hiệu lực")
+    plan_year = models.PositiveSmallIntegerField("năm kế hoạch")
+    covers_from = models.DateField("kế hoạch từ ngày")
+    covers_to = models.DateField("kế hoạch đến ngày")
+    legal_bases = models.TextField(
+        "căn cứ", help_text="Mỗi căn cứ một dòng, nguyên văn.", blank=True
+    )
+    considered = models.TextField(
+        "xét", help_text="Các văn bản được xem xét, nguyên văn.", blank=True
+    )
+    signed_by = models.CharField("người ký", max_length=100, blank=True)
+    source_text = models.TextField("toàn văn", blank=True)
+
+    class Meta:
+        verbose_name = "nghị quyết"
+        verbose_name_plural = "các nghị quyết"
+        ordering = ["-adopted_on", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "number"], name="resolution_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(covers_from__lte=F("covers_to")),
+                name="resolution_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_on__gte=F("adopted_on")),
+                name="resolution_effective_after_adoption",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Nghị quyết số {self.number}"
+
+
+class Indicator(models.Model):
+    resolution = models.ForeignKey(
+        Resolution, models.CASCADE, related_name="indicators", verbose_name="nghị quyết"
+    )
+    number = models.PositiveSmallIntegerField("số thứ tự")
+    area = models.CharField("lĩnh vực", max_length=20, choices=Area.choices)
+    text = models.TextField("nội dung nguyên văn")
+
+    class Meta:
+        verbose_name = "chỉ tiêu"
+        verbose_name_plural = "các chỉ tiêu"
+        ordering = ["resolution", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resolution", "number"], name="indicator_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="indicator_number_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(area__in=Area.values), name="indicator_area_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Chỉ tiêu ({self.number})"
+
+
+class Target(models.Model):
+    indicator = models.ForeignKey(
+        Indicator, models.CASCADE, related_name="targets", verbose_name="chỉ tiêu"
+    )
+    code = models.CharField(
+        "mã", max_length=10, help_text="Số chỉ tiêu và một chữ cái: 2a, 2b…"
+    )
+    order = models.PositiveSmallIntegerField("thứ tự", default=0)
+    name = models.CharField("tên chỉ tiêu cụ thể", max_length=300)
+    unit = models.CharField("đơn vị tính", max_length=50)
+    target_value = models.DecimalField(
+        "kế hoạch", max_digits=VALUE_MAX_DIGITS, decimal_places=VALUE_DECIMAL_PLACES
+    )
+    comparison = models.CharField(
+        "cách so sánh", max_length=10, choices=Comparison.choices
+    )
+    combine = models.CharField(
+        "cách cộng các quý", max_length=10, choices=Combine.choices
+    )
+    path = models.CharField(
+        "lộ trình kỳ vọng", max_length=12, choices=ExpectedPath.choices
+    )
+    baseline = models.DecimalField(
+        "điểm xuất phát",
+        max_digits=VALUE_MAX_DIGITS,
+        decimal_places=VALUE_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+    )
+    decimal_places = models.PositiveSmallIntegerField(
+        "số chữ số thập phân tối đa", default=2
+    )
+    allows_negative = models.BooleanField(
+        "cho phép số âm",
+        default=False,
+        help_text="Chỉ các chỉ tiêu về tốc độ tăng, mức giảm mới có thể âm.",
+    )
+    # The window the target is judged over: the plan year unless narrowed.
+    window_start_year = models.PositiveSmallIntegerField("tính từ năm")
+    window_start_quarter = models.PositiveSmallIntegerField("tính từ quý", default=1)
+    window_end_year = models.PositiveSmallIntegerField("đến năm")
+    window_end_quarter = models.PositiveSmallIntegerField("đến quý", default=4)
+    # Optional seasonal profile: the share (%) of a sum target expected in each quarter.
+    profile_q1 = models.DecimalField(
+        "tỷ trọng quý I (%)", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    profile_q2 = models.DecimalField(
+        "tỷ trọng quý II (%)", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    profile_q3 = models.DecimalField(
+        "tỷ trọng quý III (%)", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    profile_q4 = models.DecimalField(
+        "tỷ trọng quý IV (%)", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    clause = models.TextField("trích nguyên văn nghị quyết")
+    reading_note = models.TextField("ghi chú cách hiểu", blank=True)
+
+    class Meta:
+        verbose_name = "chỉ tiêu cụ thể"
+        verbose_name_plural = "các chỉ tiêu cụ thể"
+        ordering = ["indicator__resolution", "indicator__number", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "code"], name="target_unique_code"
+            ),
+            models.CheckConstraint(
+                condition=Q(comparison__in=Comparison.values),
+                name="target_comparison_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(combine__in=Combine.values), name="target_combine_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(path__in=ExpectedPath.values), name="target_path_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(decimal_places__lte=VALUE_DECIMAL_PLACES),
+                name="target_decimal_places_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(allows_negative=True) | Q(target_value__gte=0),
+                name="target_value_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_start_quarter__gte=1, window_start_quarter__lte=4)
+                & Q(window_end_quarter__gte=1, window_end_quarter__lte=4),
+                name="target_window_quarters_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_end_year__gt=F("window_start_year"))
+                | Q(
+                    window_end_year=F("window_start_year"),
+                    window_end_quarter__gte=F("window_start_quarter"),
+                ),
+                name="target_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    profile_q1__isnull=True,
+                    profile_q2__isnull=True,
+                    profile_q3__isnull=True,
+                    profile_q4__isnull=True,
+                )
+                | Q(
+                    profile_q1__isnull=False,
+                    profile_q2__isnull=False,
+                    profile_q3__isnull=False,
+                    profile_q4__isnull=False,
+                ),
+                name="target_profile_all_or_none",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}. {self.name}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.indicator_id and not self.code.startswith(str(self.indicator.number)):
+            errors["code"] = (
+                "Mã chỉ tiêu phải bắt đầu bằng số của chỉ tiêu "
+                f"({self.indicator.number})."
+            )
+        if self.window_start_year is not None and self.window_end_year is not None:
+            start = (self.window_start_year, self.window_start_quarter)
+            end = (self.window_end_year, self.window_end_quarter)
+            if not all(1 <= q <= 4 for q in (start[1], end[1])):
+                errors["window_start_quarter"] = "Quý phải từ 1 đến 4."
+            elif start > end:
+                errors["window_end_quarter"] = (
+                    "Kỳ cuối của khoảng đánh giá không được trước kỳ đầu."
+                )
+        profile = self.profile
+        if profile is not None and sum(profile) != Decimal(100):
+            errors["profile_q4"] = "Tổng tỷ trọng bốn quý phải bằng 100%."
+        if (
+            self.target_value is not None
+            and self.target_value < 0
+            and not self.allows_negative
+        ):
+            errors["target_value"] = "Chỉ tiêu này không nhận số âm."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def profile(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
+        shares = (self.profile_q1, self.profile_q2, self.profile_q3, self.profile_q4)
+        if any(s is None for s in shares):
+            return None
+        return shares
+
+    @property
+    def window(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        return (
+            (self.window_start_year, self.window_start_quarter),
+            (self.window_end_year, self.window_end_quarter),
+        )
+
+
+class ResponsibleBody(models.Model):
+    commune = models.ForeignKey(
+        Commune, models.PROTECT, related_name="bodies", verbose_name="xã"
+    )
+    name = models.CharField("tên cơ quan, đơn vị", max_length=200)
+    short_name = models.CharField("tên viết tắt", max_length=50, blank=True)
+    kind = models.CharField("loại", max_length=20, choices=BodyKind.choices)
+    named_in_text = models.BooleanField(
+        "có tên trong nghị quyết",
+        default=False,
+        help_text=(
+            "Bỏ chọn nếu đơn vị này là giả định của hệ thống, không nêu trong văn bản."
+        ),
+    )
+    role_in_text = models.TextField("vai trò theo nghị quyết", blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="bodies",
+        verbose_name="cán bộ nhập liệu",
+    )
+
+    class Meta:
+        verbose_name = "cơ quan, đơn vị"
+        verbose_name_plural = "các cơ quan, đơn vị"
+        ordering = ["commune", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "name"], name="body_unique_name"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=BodyKind.values), name="body_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Task(models.Model):
+    resolution = models.ForeignKey(
+        Resolution, models.CASCADE, related_name="tasks", verbose_name="nghị quyết"
+    )
+    kind = models.CharField("loại", max_length=10, choices=TaskKind.choices)
+    number = models.PositiveSmallIntegerField("thứ tự")
+    text = models.TextField("nội dung nguyên văn")
+
+    class Meta:
+        verbose_name = "nhiệm vụ, giải pháp"
+        verbose_name_plural = "các nhiệm vụ, giải pháp"
+        ordering = ["resolution", "kind", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resolution", "kind", "number"], name="task_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=TaskKind.values), name="task_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="task_number_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}: {self.summary}"
+
+    @property
+    def summary(self) -> str:
+        """The first clause of the paragraph, for lists."""
+        head = self.text.split(";")[0].split(". ")[0]
+        return head if len(head) <= 120 else head[:119].rstrip() + "…"
+
+
+class Assignment(models.Model):
+    body = models.ForeignKey(
+        ResponsibleBody,
+        models.CASCADE,
+        related_name="assignments",
+        verbose_name="đơn vị",
+    )
+    target = models.ForeignKey(
+        Target,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="assignments",
+        verbose_name="chỉ tiêu cụ thể",
+    )
+    task = models.ForeignKey(
+        Task,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="assignments",
+        verbose_name="nhiệm vụ, giải pháp",
+    )
+    role = models.CharField("vai trò", max_length=12, choices=Role.choices)
+    is_assumption = models.BooleanField(
+        "giả định",
+        default=True,
+        help_text="Nghị quyết không nêu phân công này; do hệ thống giả định.",
+    )
+    note = models.CharField("ghi chú", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "phân công"
+        verbose_name_plural = "các phân công"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(target__isnull=False, task__isnull=True)
+                | Q(target__isnull=True, task__isnull=False),
+                name="assignment_target_xor_task",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="assignment_role_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["body", "target"],
+                condition=Q(target__isnull=False),
+                name="assignment_unique_body_target",
+            ),
+            models.UniqueConstraint(
+                fields=["body", "task"],
+                condition=Q(task__isnull=False),
+                name="assignment_unique_body_task",
+            ),
+            # One lead body per target and per task: someone answers for it.
+            models.UniqueConstraint(
+                fields=["target"],
+                condition=Q(role="lead", target__isnull=False),
+                name="assignment_one_lead_per_target",
+            ),
+            models.UniqueConstraint(
+                fields=["task"],
+                condition=Q(role="lead", task__isnull=False),
+                name="assignment_one_lead_per_task",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        subject = self.target or self.task
+        return f"{self.body} – {self.get_role_display()} – {subject}"
+
+    def clean(self) -> None:
+        if (self.target_id is None) == (self.task_id is None):
+            raise ValidationError(
+                "Phân công phải gắn với đúng một chỉ tiêu cụ thể hoặc một nhiệm vụ."
+            )
+
+
+def decree_09_window(year: int, quarter: int) -> tuple[datetime.date, datetime.date]:
+    """The data window of a quarter under Decree 09/2019/NĐ-CP: from the 15th of the
+    month before the quarter to the 14th of its last month."""
+    first_month = 3 * quarter - 2
+    if first_month == 1:
+        start = datetime.date(year - 1, 12, 15)
+    else:
+        start = datetime.date(year, first_month - 1, 15)
+    return start, datetime.date(year, 3 * quarter, 14)
+
+
+QUARTER_NAMES = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+
+class ReportingPeriod(models.Model):
+    commune = models.ForeignKey(
+        Commune, models.PROTECT, related_name="periods", verbose_name="xã"
+    )
+    year = models.PositiveSmallIntegerField("năm")
+    quarter = models.PositiveSmallIntegerField("quý")
+    data_from = models.DateField("số liệu từ ngày")
+    data_to = models.DateField("số liệu đến ngày")
+    deadline = models.DateField("hạn nhập số liệu")
+    state = models.CharField(
+        "trạng thái",
+        max_length=10,
+        choices=PeriodState.choices,
+        default=PeriodState.OPEN,
+    )
+
+    class Meta:
+        verbose_name = "kỳ báo cáo"
+        verbose_name_plural = "các kỳ báo cáo"
+        ordering = ["commune", "year", "quarter"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "year", "quarter"], name="period_unique_quarter"
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=1, quarter__lte=4), name="period_quarter_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(data_from__lt=F("data_to")),
+                name="period_data_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(deadline__gte=F("data_from")),
+                name="period_deadline_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=PeriodState.values), name="period_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Quý {QUARTER_NAMES.get(self.quarter, self.quarter)}/{self.year}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.quarter is not None and not 1 <= self.quarter <= 4:
+            errors["quarter"] = "Quý phải từ 1 đến 4."
+        if self.data_from and self.data_to and self.data_from >= self.data_to:
+            errors["data_to"] = "Ngày kết thúc số liệu phải sau ngày bắt đầu."
+        if self.deadline and self.data_from and self.deadline < self.data_from:
+            errors["deadline"] = "Hạn nhập số liệu không được trước ngày bắt đầu kỳ."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.year, self.quarter)
+
+    @property
+    def label(self) -> str:
+        return str(self)
+
+
+class Figure(models.Model):
+    target = models.ForeignKey(
+        Target, models.PROTECT, related_name="figures", verbose_name="chỉ tiêu cụ thể"
+    )
+    period = models.ForeignKey(
+        ReportingPeriod,
+        models.PROTECT,
+        related_name="figures",
+        verbose_name="kỳ báo cáo",
+    )
+    value = models.DecimalField(
+        "số liệu", max_digits=VALUE_MAX_DIGITS, decimal_places=VALUE_DECIMAL_PLACES
+    )
+    kind = models.CharField(
+        "loại số liệu",
+        max_length=10,
+        choices=FigureKind.choices,
+        default=FigureKind.ACTUAL,
+    )
+    note = models.TextField("ghi chú, giải trình", blank=True)
+    state = models.CharField(
+        "trạng thái",
+        max_length=10,
+        choices=WorkflowState.choices,
+        default=WorkflowState.DRAFT,
+    )
+    # Optimistic concurrency: a save must name the version it started from.
+    version = models.PositiveIntegerField("phiên bản", default=1)
+    is_demo = models.BooleanField(
+        "dữ liệu minh họa",
+        default=False,
+        help_text="Số liệu mẫu, không phải số liệu thật.",
+    )
+    updated_at = models.DateTimeField("cập nhật lúc", auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="người cập nhật",
+    )
+    history = HistoricalRecords(verbose_name="lịch sử số liệu")
+
+    class Meta:
+        verbose_name = "số liệu thực hiện"
+        verbose_name_plural = "các số liệu thực hiện"
+        ordering = ["target", "period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "period"], name="figure_unique_target_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=FigureKind.values), name="figure_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=WorkflowState.values), name="figure_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="figure_version_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.code} – {self.period}: {self.value}"
+
+    def clean(self) -> None:
+        errors = {}
+        target = self.target if self.target_id else None
+        period = self.period if self.period_id else None
+        if target and period:
+            if period.commune_id != target.indicator.resolution.commune_id:
+                errors["period"] = "Kỳ báo cáo không thuộc xã của nghị quyết này."
+            elif not target.window[0] <= period.key <= target.window[1]:
+                errors["period"] = (
+                    f"{period} nằm ngoài khoảng đánh giá của chỉ tiêu {target.code}."
+                )
+        if target and self.value is not None:
+            if self.value < 0 and not target.allows_negative:
+                errors["value"] = (
+                    f"Chỉ tiêu {target.code} không nhận số âm; chỉ các chỉ tiêu "
+                    "về tốc độ tăng hoặc mức giảm mới được âm."
+                )
+            exponent = self.value.as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > target.decimal_places:
+                significant = self.value.normalize().as_tuple().exponent
+                if (
+                    isinstance(significant, int)
+                    and -significant > target.decimal_places
+                ):
+                    errors["value"] = (
+                        f"Chỉ tiêu {target.code} chỉ nhận tối đa "
+                        f"{target.decimal_places} chữ số thập phân."
+                    )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_locked(self) -> bool:
+        return (
+            self.state == WorkflowState.APPROVED
+            or self.period.state == PeriodState.CLOSED
+        )
+
+
+class Verdict(models.TextChoices):
+    EXCEEDED = "exceeded", "Vượt"
+    MET = "met", "Đạt"
+    NOT_MET = "not_met", "Không đạt"
+
+
+class Assessment(models.Model):
+    """The approver's verdict for a target at a period, overriding the computed one.
+    The computed verdict is never stored: it is recomputed and shown beside this."""
+
+    target = models.ForeignKey(
+        Target,
+        models.CASCADE,
+        related_name="assessments",
+        verbose_name="chỉ tiêu cụ thể",
+    )
+    period = models.ForeignKey(
+        ReportingPeriod, models.PROTECT, related_name="assessments", verbose_name="kỳ"
+    )
+    verdict = models.CharField("đánh giá", max_length=10, choices=Verdict.choices)
+    reason = models.TextField("lý do")
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="người đánh giá",
+    )
+    assessed_at = models.DateTimeField("thời điểm", auto_now=True)
+    history = HistoricalRecords(verbose_name="lịch sử đánh giá")
+
+    class Meta:
+        verbose_name = "đánh giá của người phê duyệt"
+        verbose_name_plural = "các đánh giá của người phê duyệt"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "period"], name="assessment_unique_target_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__in=Verdict.values), name="assessment_verdict_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="assessment_reason_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target.code} – {self.period}: {self.get_verdict_display()}"
+
+    def clean(self) -> None:
+        if not (self.reason or "").strip():
+            raise ValidationError({"reason": "Phải nêu lý do khi thay đổi đánh giá."})

@@ -1,0 +1,224 @@
+"""The loaded resolution equals the adopted text.
+
+EXPECTED is written by hand from the seed text, not generated from the fixture: the test
+would catch a wrong value, unit or reading in either."""
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.test import TestCase
+
+from targets.models import (
+    Assignment,
+    Indicator,
+    ResponsibleBody,
+    Target,
+    Task,
+)
+from targets.services import resolution_load
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+RESOLUTION_FILE = FIXTURES / "resolution-13-NQ-HDND-2025.json"
+SEED = FIXTURES / "nghi-quyet-13-NQ-HDND-2025-khoen-on.txt"
+SHARED_SEED = (
+    Path(settings.BASE_DIR).parent
+    / "shared/seed/nghi-quyet-13-NQ-HDND-2025-khoen-on.txt"
+)
+
+# code: (value, unit, comparison, combine, path)
+EXPECTED = {
+    "1": ("85", "triệu đồng", "at_least", "sum", "from_start"),
+    "2a": ("3865.28", "tấn", "at_least", "sum", "from_start"),
+    "2b": ("350", "ha", "at_least", "latest", "from_start"),
+    "2c": ("10", "ha", "at_least", "sum", "from_start"),
+    "2d": ("4.7", "%", "at_least", "latest", "from_start"),
+    "3": ("550", "lượt người", "at_least", "sum", "from_start"),
+    "4a": ("100", "%", "maintain", "latest", "hold"),
+    "4b": ("100", "%", "maintain", "latest", "hold"),
+    "5a": ("100", "%", "at_least", "latest", "hold"),
+    "5b": ("100", "%", "at_least", "latest", "hold"),
+    "5c": ("100", "%", "at_least", "latest", "hold"),
+    "5d": ("97", "%", "at_least", "latest", "from_start"),
+    "5e": ("70", "%", "at_least", "latest", "from_start"),
+    "6a": ("70", "%", "above", "latest", "from_start"),
+    "6b": ("8.8", "%/năm", "at_most", "latest", "from_start"),
+    "6c": ("15.99", "%", "at_most", "latest", "from_start"),
+    "6d": ("22.11", "%", "at_most", "latest", "from_start"),
+    "6e": ("96.27", "%", "at_least", "latest", "from_start"),
+    "7a": ("0.8", "%", "at_least", "latest", "from_start"),
+    "7b": ("235", "người", "at_least", "sum", "from_start"),
+    "7c": ("71", "%", "at_least", "latest", "from_start"),
+    "8a": ("91", "%", "at_least", "latest", "from_start"),
+    "8b": ("100", "%", "at_least", "latest", "hold"),
+    "8c": ("88", "%", "above", "latest", "from_start"),
+    "8d": ("78.3", "%", "at_least", "latest", "from_start"),
+    "8e": ("87.5", "%", "at_least", "latest", "from_start"),
+    "9a": ("100", "%", "maintain", "latest", "hold"),
+    "9b": ("99.68", "%", "at_least", "latest", "from_start"),
+    "9c": ("100", "%", "at_least", "latest", "hold"),
+    "10a": ("40.64", "%", "at_least", "latest", "from_start"),
+    "10b": ("32.0", "ha", "at_least", "sum", "from_start"),
+    "11": ("100", "%", "at_least", "latest", "hold"),
+}
+# Only growth and reduction targets may hold negative figures.
+NEGATIVE_ALLOWED = {"2d", "6b", "7a"}
+AREAS = {
+    "economy": [1, 2],
+    "society": [3, 4, 5, 6, 7, 8, 9],
+    "environment": [10, 11],
+}
+
+
+def joined_seed() -> str:
+    """The seed, paragraphs split by a page break joined again, whitespace folded."""
+    text = SEED.read_text(encoding="utf-8")
+    text = re.sub(r"\n\n(?=[a-zà-ỹđ])", " ", text)
+    return re.sub(r"\s+", " ", text)
+
+
+class ResolutionFixtureTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.resolution = resolution_load(RESOLUTION_FILE)
+        cls.seed = joined_seed()
+
+    def test_the_fixture_copy_of_the_text_is_the_shared_seed(self):
+        if not SHARED_SEED.exists():
+            self.skipTest("shared/ is not beside the repository")
+        self.assertEqual(SEED.read_bytes(), SHARED_SEED.read_bytes())
+
+    def test_resolution_header_is_as_adopted(self):
+        r = self.resolution
+        self.assertEqual(r.number, "13/NQ-HĐND")
+        self.assertEqual(r.adopted_on.isoformat(), "2025-07-30")
+        self.assertEqual(r.effective_on.isoformat(), "2025-07-30")
+        self.assertEqual(r.council, "Hội đồng nhân dân xã Khoen On")
+        self.assertEqual(r.term, "XXI")
+        self.assertEqual(r.session, "Kỳ họp thứ hai")
+        self.assertEqual(r.plan_year, 2025)
+        self.assertEqual(r.commune.name, "Khoen On")
+        self.assertEqual(r.commune.province, "Lai Châu")
+        self.assertIn(r.title, self.seed)
+        self.assertIn("6 tháng cuối năm 2025", r.title)
+        self.assertEqual(r.signed_by, "Trịnh Ngọc Hải")
+
+    def test_legal_bases_and_considered_documents_are_verbatim(self):
+        r = self.resolution
+        bases = r.legal_bases.splitlines()
+        self.assertEqual(len(bases), 2)
+        self.assertIn("Luật Tổ chức chính quyền địa phương ngày 16/6/2025", bases[0])
+        self.assertIn("Quyết định số 1930/QĐ-UBND ngày 11/7/2025", bases[1])
+        self.assertIn("Tờ trình số 24/TTr-UBND", r.considered)
+        self.assertIn("Báo cáo thẩm tra số 05/BC-HĐND", r.considered)
+        for line in bases + r.considered.splitlines():
+            self.assertIn(line, self.seed)
+
+    def test_there_are_eleven_indicators_in_their_areas(self):
+        indicators = Indicator.objects.filter(resolution=self.resolution)
+        self.assertEqual(indicators.count(), 11)
+        for area, numbers in AREAS.items():
+            got = sorted(indicators.filter(area=area).values_list("number", flat=True))
+            self.assertEqual(got, numbers, area)
+        for indicator in indicators:
+            self.assertIn(indicator.text, self.seed)
+
+    def test_every_target_matches_the_hand_written_table(self):
+        targets = {
+            t.code: t
+            for t in Target.objects.filter(indicator__resolution=self.resolution)
+        }
+        self.assertEqual(sorted(targets), sorted(EXPECTED))
+        for code, (value, unit, comparison, combine, path) in EXPECTED.items():
+            t = targets[code]
+            with self.subTest(code=code):
+                self.assertEqual(t.target_value, Decimal(value))
+                self.assertEqual(t.unit, unit)
+                self.assertEqual(t.comparison, comparison)
+                self.assertEqual(t.combine, combine)
+                self.assertEqual(t.path, path)
+                self.assertEqual(t.allows_negative, code in NEGATIVE_ALLOWED)
+                self.assertEqual(t.decimal_places, 2)
+                self.assertTrue(code.startswith(str(t.indicator.number)))
+
+    def test_every_clause_is_verbatim_and_names_its_number(self):
+        for t in Target.objects.filter(indicator__resolution=self.resolution):
+            with self.subTest(code=t.code):
+                self.assertIn(t.clause, self.seed)
+                self.assertIn(t.clause, t.indicator.text)
+                written = format(t.target_value.normalize(), "f").replace(".", ",")
+                self.assertIn(written, t.clause.replace(".", ""))
+
+    def test_the_typos_of_the_adopted_text_are_kept(self):
+        texts = " ".join(Task.objects.values_list("text", flat=True))
+        self.assertIn("đát đai", texts)
+        self.assertIn("chỉ động", self.resolution.source_text)
+
+    def test_budget_revenue_is_counted_from_the_third_quarter_in_millions(self):
+        t = Target.objects.get(indicator__resolution=self.resolution, code="1")
+        self.assertEqual(t.target_value, Decimal("85"))
+        self.assertEqual(t.unit, "triệu đồng")
+        self.assertEqual(t.window, ((2025, 3), (2025, 4)))
+
+    def test_other_targets_are_judged_over_the_plan_year(self):
+        windows = set(
+            Target.objects.filter(indicator__resolution=self.resolution)
+            .exclude(code="1")
+            .values_list(
+                "window_start_year",
+                "window_start_quarter",
+                "window_end_year",
+                "window_end_quarter",
+            )
+        )
+        self.assertEqual(windows, {(2025, 1, 2025, 4)})
+
+    def test_tasks_and_solutions_are_the_verbatim_paragraphs(self):
+        tasks = Task.objects.filter(resolution=self.resolution)
+        self.assertEqual(tasks.filter(kind="task").count(), 1)
+        # Fifteen blocks in the text, two of them halves of a paragraph split by a page
+        # break: thirteen solution paragraphs.
+        self.assertEqual(tasks.filter(kind="solution").count(), 13)
+        for task in tasks:
+            with self.subTest(task=str(task)):
+                self.assertIn(task.text, self.seed)
+        land = tasks.get(kind="solution", number=4).text
+        self.assertIn("cấp giấy chứng nhận, xây dựng cơ sở dữ liệu đát đai", land)
+        law = tasks.get(kind="solution", number=11).text
+        self.assertIn("giáo dục pháp luật", law)
+
+    def test_bodies_not_named_in_the_text_are_marked_as_assumptions(self):
+        named = set(
+            ResponsibleBody.objects.filter(named_in_text=True).values_list(
+                "name", flat=True
+            )
+        )
+        self.assertEqual(
+            named,
+            {
+                "Ủy ban nhân dân xã Khoen On",
+                "Thường trực Hội đồng nhân dân xã",
+                "Ban Kinh tế - Ngân sách HĐND xã",
+                "Các Tổ đại biểu HĐND xã",
+                "Đại biểu HĐND xã",
+            },
+        )
+        for body in ResponsibleBody.objects.filter(named_in_text=False):
+            self.assertIn("Giả định", body.role_in_text)
+
+    def test_every_target_and_task_has_one_lead_and_lead_assignments_are_assumptions(
+        self,
+    ):
+        leads = Assignment.objects.filter(role="lead")
+        self.assertEqual(leads.filter(target__isnull=False).count(), 32)
+        self.assertEqual(leads.filter(task__isnull=False).count(), 14)
+        self.assertFalse(leads.filter(is_assumption=False).exists())
+        # Article 2.2 names the standing committee as supervisor: not an assumption.
+        self.assertTrue(
+            Assignment.objects.filter(
+                body__name="Thường trực Hội đồng nhân dân xã",
+                role="supervising",
+                is_assumption=False,
+            ).exists()
+        )
