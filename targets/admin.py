@@ -13,6 +13,17 @@ from .models import (
     Target,
     Task,
 )
+from .numbers import format_decimal
+
+
+@admin.display(description="kế hoạch", ordering="target_value")
+def planned(obj):
+    return format_decimal(obj.target_value)
+
+
+@admin.display(description="số liệu", ordering="value")
+def figure_value(obj):
+    return format_decimal(obj.value)
 
 
 @admin.register(Commune)
@@ -68,7 +79,7 @@ class TargetAdmin(admin.ModelAdmin):
         "code",
         "name",
         "unit",
-        "target_value",
+        planned,
         "comparison",
         "combine",
         "path",
@@ -157,7 +168,7 @@ class FigureAdmin(SimpleHistoryAdmin):
     list_display = [
         "target",
         "period",
-        "value",
+        figure_value,
         "kind",
         "state",
         "is_demo",

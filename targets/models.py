@@ -88,7 +88,7 @@ class Commune(models.Model):
 
     class Meta:
         verbose_name = "xã"
-        verbose_name_plural = "các xã"
+        verbose_name_plural = "xã"
         constraints = [
             models.UniqueConstraint(
                 fields=["province", "name"], name="commune_unique_name"
@@ -124,7 +124,7 @@ class Resolution(models.Model):
 
     class Meta:
         verbose_name = "nghị quyết"
-        verbose_name_plural = "các nghị quyết"
+        verbose_name_plural = "nghị quyết"
         ordering = ["-adopted_on", "number"]
         constraints = [
             models.UniqueConstraint(
@@ -154,7 +154,7 @@ class Indicator(models.Model):
 
     class Meta:
         verbose_name = "chỉ tiêu"
-        verbose_name_plural = "các chỉ tiêu"
+        verbose_name_plural = "chỉ tiêu"
         ordering = ["resolution", "number"]
         constraints = [
             models.UniqueConstraint(
@@ -232,7 +232,7 @@ class Target(models.Model):
 
     class Meta:
         verbose_name = "chỉ tiêu cụ thể"
-        verbose_name_plural = "các chỉ tiêu cụ thể"
+        verbose_name_plural = "chỉ tiêu cụ thể"
         ordering = ["indicator__resolution", "indicator__number", "order", "code"]
         constraints = [
             models.UniqueConstraint(
@@ -356,7 +356,7 @@ class ResponsibleBody(models.Model):
 
     class Meta:
         verbose_name = "cơ quan, đơn vị"
-        verbose_name_plural = "các cơ quan, đơn vị"
+        verbose_name_plural = "cơ quan, đơn vị"
         ordering = ["commune", "name"]
         constraints = [
             models.UniqueConstraint(
@@ -381,7 +381,7 @@ class Task(models.Model):
 
     class Meta:
         verbose_name = "nhiệm vụ, giải pháp"
-        verbose_name_plural = "các nhiệm vụ, giải pháp"
+        verbose_name_plural = "nhiệm vụ, giải pháp"
         ordering = ["resolution", "kind", "number"]
         constraints = [
             models.UniqueConstraint(
@@ -438,7 +438,7 @@ class Assignment(models.Model):
 
     class Meta:
         verbose_name = "phân công"
-        verbose_name_plural = "các phân công"
+        verbose_name_plural = "phân công"
         constraints = [
             models.CheckConstraint(
                 condition=Q(target__isnull=False, task__isnull=True)
@@ -514,7 +514,7 @@ class ReportingPeriod(models.Model):
 
     class Meta:
         verbose_name = "kỳ báo cáo"
-        verbose_name_plural = "các kỳ báo cáo"
+        verbose_name_plural = "kỳ báo cáo"
         ordering = ["commune", "year", "quarter"]
         constraints = [
             models.UniqueConstraint(
@@ -605,7 +605,7 @@ class Figure(models.Model):
 
     class Meta:
         verbose_name = "số liệu thực hiện"
-        verbose_name_plural = "các số liệu thực hiện"
+        verbose_name_plural = "số liệu thực hiện"
         ordering = ["target", "period"]
         constraints = [
             models.UniqueConstraint(
@@ -698,7 +698,7 @@ class Assessment(models.Model):
 
     class Meta:
         verbose_name = "đánh giá của người phê duyệt"
-        verbose_name_plural = "các đánh giá của người phê duyệt"
+        verbose_name_plural = "đánh giá của người phê duyệt"
         constraints = [
             models.UniqueConstraint(
                 fields=["target", "period"], name="assessment_unique_target_period"

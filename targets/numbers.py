@@ -1,0 +1,476 @@
+"""Reading and writing numbers the Vietnamese way, the same on every path.
+
+One strict parser (`parse_decimal`) and one display formatter (`format_decimal`) serve
+the entry forms, the admin and the spreadsheet import. Neither looks at the active
+language or at Django's number formats: "3.865" must not mean 3865 for one user and
+3,865 for another (django-import-export's own widgets do exactly that).
+
+What the parser accepts, after stripping surrounding whitespace:
+
+- Vietnamese form: "." groups thousands in groups of exactly 3, "," is the decimal mark:
+  "3.865,28", "1.250.000", "1.250.000,5", "15,99", "0,8", "85".
+- Plain form, no grouping, either mark as the decimal mark: "3865,28", "3865.28".
+- Spaces as thousands grouping (ISO style, also a regular space, a no-break space or a
+  narrow no-break space), groups of exactly 3 separated by one space, decimal part after
+  a comma: "1 250 000", "3 865,28". A space is never a decimal mark anywhere, so this is
+  unambiguous. Spaces and dots are not mixed in one number.
+- A leading "-" (or the Unicode minus "−") only when negatives are allowed. "-0" is
+  zero: it is accepted even when negatives are not, and comes back as Decimal("0")
+  with no sign.
+
+What it rejects, each with a Vietnamese message that says how to write the number:
+
+- Ambiguous: one separator, 1-3 digits (not a lone 0) before it and exactly 3 after:
+  "3.865" and "1,500" may be a whole number (3865, 1500) or a decimal. The parser never
+  guesses. "0.500" and "0,125" are decimals (a thousands group cannot follow a lone 0),
+  and so is "1234.567" (a first group has at most 3 digits).
+- English form: "1,250,000", "1,250.50".
+- Bad grouping: "1.2.3", "12.34.567", "1.2345,6", "1..2"; several commas: "1,,2".
+- A missing part: ",5" (write 0,5), "5," (write 5); a lone "." or "-".
+- Leading zeros: "00012" (write 12). Only a single 0 may stand before the decimal mark.
+- A leading "+": a positive number carries no sign, and in a spreadsheet "+" starts a
+  formula.
+- Anything that is not an ASCII digit, separator or sign: NaN, inf, Infinity, exponents
+  (1e3), hex (0x1F), underscores (1_000), "%", units, full-width or Arabic digits.
+- More than 14 digits before the decimal mark (the columns hold 18 digits, 4 after).
+- More significant decimals than `decimal_places`. Nothing is ever rounded. Zeros past
+  the limit are accepted and dropped ("0,120" with 2 places is 0.12): they change no
+  value, Figure.clean() also counts significant decimals, and without them a 3-place
+  value such as 1.234 could not be written at all ("1,234" and "1.234" are both
+  ambiguous, "1,2340" is not).
+
+The result is a Decimal built from the typed digits, never through a float.
+`format_decimal_input` writes the form the parser reads back exactly.
+"""
+
+import math
+import re
+from decimal import Context, Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from import_export.widgets import Widget
+
+MAX_INTEGER_DIGITS = 14
+
+# Characters that may group thousands instead of dots: space, no-break space,
+# narrow no-break space, thin space.
+_SPACES = " \u00a0\u202f\u2009"
+_ALLOWED = set("0123456789.," + _SPACES)
+
+_VI_GROUPED = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+")
+_EN_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_SPACE_GROUPED = re.compile(rf"([0-9]{{1,3}}(?:[{_SPACES}][0-9]{{3}})+)(?:,([0-9]+))?")
+_EXPONENT = re.compile(r"[0-9.,]*[0-9][eE][+\-]?[0-9]+")
+
+_EXAMPLE = "ví dụ 3.865,28 hoặc 3865,28"
+
+
+def _error(message: str, code: str) -> ValidationError:
+    return ValidationError(message, code=code)
+
+
+def _quote(text: str) -> str:
+    shown = text if len(text) <= 40 else text[:39] + "…"
+    return f"“{shown}”"
+
+
+def parse_decimal(
+    text: str, *, decimal_places: int = 2, allow_negative: bool = False
+) -> Decimal:
+    """Read a number typed by a person; see the module docstring for the rules.
+
+    Raises ValidationError (with a code such as "ambiguous" or "decimal_places") and a
+    Vietnamese message that says what is wrong and how to write the number.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_decimal() reads text, not {type(text).__name__}")
+    shown = text.strip()
+    if not shown:
+        raise _error("Chưa nhập số liệu.", "empty")
+    body = shown.replace("\u2212", "-")
+    negative = body.startswith("-")
+    if negative:
+        body = body[1:]
+    sign = "-" if negative else ""
+    _check_characters(shown, body, negative)
+    int_digits, frac_digits = _split(shown, body, sign)
+    if len(int_digits) > 1 and int_digits.startswith("0"):
+        fixed = sign + (int_digits.lstrip("0") or "0")
+        if frac_digits:
+            fixed += "," + frac_digits
+        raise _error(
+            f"{_quote(shown)} có chữ số 0 thừa ở đầu. Hãy gõ {fixed}.", "leading_zeros"
+        )
+    literal = sign + int_digits + ("." + frac_digits if frac_digits else "")
+    return _checked(
+        Decimal(literal),
+        decimal_places=decimal_places,
+        allow_negative=allow_negative,
+        shown=shown,
+    )
+
+
+def _check_characters(shown: str, body: str, negative: bool) -> None:
+    strange = [ch for ch in body if ch not in _ALLOWED]
+    if strange:
+        if any(ch.isnumeric() for ch in strange):
+            raise _error(
+                f"{_quote(shown)} có chữ số lạ (chữ số toàn khổ, chữ số Ả Rập hoặc chỉ "
+                "số). Hãy gõ lại bằng các chữ số 0–9 trên bàn phím.",
+                "digits",
+            )
+        if "%" in strange:
+            raise _error(
+                "Chỉ nhập con số, không kèm dấu %, đơn vị tính hay chữ: ví dụ gõ 85 "
+                "thay cho 85%.",
+                "percent",
+            )
+        if _EXPONENT.fullmatch(body):
+            raise _error(
+                f"Không dùng cách viết số mũ như {_quote(shown)}. Hãy viết đủ các chữ "
+                "số, ví dụ 1000 hoặc 1.250.000.",
+                "exponent",
+            )
+        if shown.startswith("+"):
+            raise _error(
+                "Bỏ dấu “+” ở đầu: số dương viết không kèm dấu, ví dụ 5 hoặc 4,7.",
+                "plus",
+            )
+        if "-" in strange or "\u2212" in strange:
+            raise _error(
+                "Dấu trừ chỉ đặt một lần, viết liền ngay trước chữ số đầu tiên, "
+                "ví dụ -4,7.",
+                "sign",
+            )
+        raise _error(
+            f"{_quote(shown)} không phải là một số. Chỉ gõ các chữ số 0–9, dấu chấm "
+            f"ngăn cách hàng nghìn và dấu phẩy thập phân, {_EXAMPLE}.",
+            "invalid",
+        )
+    if negative and body[:1] in set(_SPACES):
+        raise _error(
+            "Dấu trừ phải viết liền ngay trước chữ số đầu tiên, ví dụ -4,7.", "sign"
+        )
+    if not any(ch.isdigit() for ch in body):
+        raise _error(
+            f"{_quote(shown)} không có chữ số nào. Hãy gõ một số, {_EXAMPLE}.",
+            "invalid",
+        )
+
+
+def _split(shown: str, body: str, sign: str) -> tuple[str, str | None]:
+    """The integer digits, and the decimal digits (None without a decimal mark)."""
+    if any(ch in _SPACES for ch in body):
+        match = _SPACE_GROUPED.fullmatch(body)
+        if not match:
+            raise _error(
+                f"{_quote(shown)}: khi ngăn cách hàng nghìn bằng dấu cách, mỗi "
+                "nhóm phải đủ 3 chữ số, cách nhau đúng một dấu cách, và phần thập "
+                "phân đặt sau dấu phẩy, ví dụ 1 250 000 hoặc 3 865,28. Cũng có thể "
+                "gõ liền: 3865,28.",
+                "grouping",
+            )
+        return "".join(ch for ch in match[1] if ch.isdigit()), match[2]
+
+    commas, dots = body.count(","), body.count(".")
+    if (commas and dots and body.index(",") < body.rindex(".")) or commas > 1:
+        if _EN_GROUPED.fullmatch(body):
+            vietnamese = sign + body.translate(str.maketrans(",.", ".,"))
+            raise _error(
+                f"{_quote(shown)} viết theo kiểu tiếng Anh. Tiếng Việt viết "
+                f"{vietnamese}: dấu chấm ngăn cách hàng nghìn, dấu phẩy trước phần "
+                "thập phân.",
+                "english",
+            )
+        if commas > 1:
+            raise _error(
+                f"{_quote(shown)} có nhiều dấu phẩy. Số chỉ có một dấu phẩy, đặt trước "
+                f"phần thập phân, {_EXAMPLE}.",
+                "invalid",
+            )
+        raise _error(
+            f"{_quote(shown)} đặt dấu phẩy trước dấu chấm. Tiếng Việt dùng dấu chấm "
+            f"ngăn cách hàng nghìn và dấu phẩy thập phân, {_EXAMPLE}.",
+            "invalid",
+        )
+
+    if commas == 1:
+        int_text, frac = body.split(",")
+    elif dots == 1:
+        int_text, frac = body.split(".")
+    else:
+        int_text, frac = body, None
+    if int_text == "":
+        raise _error(
+            f"{_quote(shown)} thiếu phần nguyên trước dấu thập phân. "
+            f"Hãy gõ {sign}0,{frac}.",
+            "invalid",
+        )
+    if frac == "":
+        raise _error(
+            f"{_quote(shown)} thiếu chữ số sau dấu thập phân. Nếu là số nguyên, hãy "
+            f"gõ {sign}{int_text} (bỏ dấu ở cuối).",
+            "invalid",
+        )
+    if "." in int_text:
+        if not _VI_GROUPED.fullmatch(int_text):
+            raise _error(
+                f"{_quote(shown)}: dấu chấm ngăn cách hàng nghìn phải chia phần "
+                "nguyên thành từng nhóm đủ 3 chữ số, ví dụ 1.250.000 hoặc 3.865,28. "
+                "Cũng có thể gõ liền không dấu chấm: 1250000.",
+                "grouping",
+            )
+        return int_text.replace(".", ""), frac
+
+    if (
+        frac is not None
+        and len(frac) == 3
+        and len(int_text) <= 3
+        and not int_text.startswith("0")
+    ):
+        raise _error(
+            f"{_quote(shown)} không rõ nghĩa: có thể là số nguyên "
+            f"{sign}{int_text}{frac} hoặc số thập phân {sign}{int_text} phẩy {frac}. "
+            f"Hệ thống không đoán. Nếu là số nguyên, hãy gõ {sign}{int_text}{frac} "
+            f"(không có dấu); nếu là số thập phân, hãy gõ {sign}{int_text},{frac}0 "
+            "(thêm một chữ số 0 ở cuối).",
+            "ambiguous",
+        )
+    return int_text, frac
+
+
+def _significant_decimals(value: Decimal) -> int:
+    if value.is_zero():
+        return 0
+    _, digits, exponent = value.as_tuple()
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - trailing_zeros)
+
+
+def _checked(
+    value: Decimal, *, decimal_places: int, allow_negative: bool, shown: str
+) -> Decimal:
+    """Apply the limits every path shares to a finite Decimal, and tidy it: no sign on
+    zero, no zeros past `decimal_places`, no positive exponent."""
+    if value.adjusted() >= MAX_INTEGER_DIGITS:
+        raise _error(
+            f"{_quote(shown)} quá lớn: phần nguyên chỉ được có tối đa "
+            f"{MAX_INTEGER_DIGITS} chữ số. Hãy kiểm tra lại số liệu và đơn vị tính.",
+            "too_large",
+        )
+    places = _significant_decimals(value)
+    if places > decimal_places:
+        if decimal_places == 0:
+            limit = "chỉ nhận số nguyên, không có chữ số thập phân"
+        else:
+            limit = f"chỉ nhận tối đa {decimal_places} chữ số thập phân"
+        raise _error(
+            f"{_quote(shown)} có {places} chữ số thập phân; số liệu này {limit}. Hệ "
+            "thống không tự làm tròn: hãy nhập số đã làm tròn theo quy định hoặc kiểm "
+            "tra lại số liệu.",
+            "decimal_places",
+        )
+    if value.is_zero():
+        value = value.copy_abs()
+    elif value < 0 and not allow_negative:
+        raise _error(
+            f"{_quote(shown)} là số âm. Số liệu này không nhận số âm; chỉ các chỉ tiêu "
+            "về tốc độ tăng hoặc mức giảm mới được âm.",
+            "negative",
+        )
+    # Keep the typed zeros up to the limit, drop those past it. Exact: only zeros go.
+    exponent = value.as_tuple().exponent
+    wanted = -min(max(-exponent, 0), decimal_places)
+    if exponent != wanted:
+        wide = Context(prec=MAX_INTEGER_DIGITS + decimal_places + 1)
+        value = value.quantize(Decimal(1).scaleb(wanted), context=wide)
+    return value
+
+
+def _fixed(value: Decimal | int) -> tuple[str, str, str]:
+    """Sign, integer digits and significant decimal digits of a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise TypeError(f"expected a Decimal or an int, not {type(value).__name__}")
+    value = Decimal(value)
+    if not value.is_finite():
+        raise ValueError(f"cannot format {value}")
+    text = format(value, "f")  # plain digits, never an exponent, never rounded
+    sign = "-" if text.startswith("-") and not value.is_zero() else ""
+    int_part, _, frac = text.lstrip("-").partition(".")
+    return sign, int_part, frac.rstrip("0")
+
+
+def format_decimal(
+    value: Decimal | int | None, decimal_places: int | None = None
+) -> str:
+    """Vietnamese display: "3.865,28", "1.250.000", "-4,7", "0"; None is "".
+
+    Without `decimal_places`, insignificant trailing zeros go (Decimal("40.6400") is
+    "40,64"). With it, the decimals are padded to that many; a value with more
+    significant decimals shows them all rather than being rounded.
+
+    For display only: "1.250" reads back as ambiguous. Pre-fill inputs and write text
+    exports with `format_decimal_input`.
+    """
+    if value is None:
+        return ""
+    sign, int_part, frac = _fixed(value)
+    if decimal_places is not None and len(frac) < decimal_places:
+        frac = frac.ljust(decimal_places, "0")
+    grouped = f"{int(int_part):,}".replace(",", ".")
+    return sign + grouped + ("," + frac if frac else "")
+
+
+def format_decimal_input(value: Decimal | int | None) -> str:
+    """The form `parse_decimal` reads back to the same value: no grouping, "," as the
+    decimal mark, no insignificant zeros ("3865,28", "1250000", "-4,7"); None is "".
+
+    A value such as 1.234 would come out as "1,234", which the parser calls ambiguous,
+    so it gets one trailing zero: "1,2340" (the parser drops zeros past the limit).
+    """
+    if value is None:
+        return ""
+    sign, int_part, frac = _fixed(value)
+    if len(frac) == 3 and len(int_part) <= 3 and int_part != "0":
+        frac += "0"
+    return sign + int_part + ("," + frac if frac else "")
+
+
+class VietnameseDecimalField(forms.Field):
+    """A form field for a figure: parses with `parse_decimal`, whatever the language.
+
+    An empty input is None when the field is not required. `decimal_places` and
+    `allow_negative` may be set after construction (from the target being edited).
+    """
+
+    widget = forms.TextInput
+    default_error_messages = {"required": "Chưa nhập số liệu."}
+
+    def __init__(
+        self, *, decimal_places: int = 2, allow_negative: bool = False, **kwargs
+    ) -> None:
+        self.decimal_places = decimal_places
+        self.allow_negative = allow_negative
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, str]:
+        attrs = super().widget_attrs(widget)
+        attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+        return attrs
+
+    def to_python(self, value: object) -> Decimal | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        # Data from a browser is text; anything else goes through the same parser.
+        text = value if isinstance(value, str) else str(self.prepare_value(value))
+        return parse_decimal(
+            text,
+            decimal_places=self.decimal_places,
+            allow_negative=self.allow_negative,
+        )
+
+    def prepare_value(self, value: object) -> object:
+        # Initial values are Decimals from the database; typed data stays as typed so
+        # the person sees and corrects their own input.
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            if Decimal(value).is_finite():
+                return format_decimal_input(value)
+        return value
+
+
+class StrictDecimalWidget(Widget):
+    """django-import-export widget that reads cells with the same rules as the forms.
+
+    clean() takes text (parsed by `parse_decimal`), int, Decimal, and float from xlsx
+    cells (read through repr(), so 3865.28 is Decimal("3865.28"); a float carrying more
+    decimals than allowed, such as a formula result 1288.4266666666667, is rejected).
+    bool, NaN and infinity are rejected; an empty cell is None.
+
+    Errors are raised as ValueError: import-export turns a ValueError into an error on
+    this column and goes on checking the row's other columns, whereas a ValidationError
+    would end up as a row error without the column name.
+
+    render() gives the Decimal itself for binary formats (xlsx: a real number cell) or
+    when coerce_to_string is False, and otherwise the `format_decimal_input` text, which
+    is language-independent and imports back exactly. None renders as "".
+    """
+
+    def __init__(
+        self,
+        *,
+        decimal_places: int = 2,
+        allow_negative: bool = False,
+        coerce_to_string: bool = True,
+    ) -> None:
+        self.decimal_places = decimal_places
+        self.allow_negative = allow_negative
+        super().__init__(coerce_to_string=coerce_to_string)
+
+    def clean(
+        self, value: object, row: dict | None = None, **kwargs: object
+    ) -> Decimal | None:
+        try:
+            return self._clean(value)
+        except ValidationError as error:
+            raise ValueError(error.messages[0]) from error
+
+    def _clean(self, value: object) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            return parse_decimal(
+                value,
+                decimal_places=self.decimal_places,
+                allow_negative=self.allow_negative,
+            )
+        if isinstance(value, bool):
+            raise _error(
+                "Ô này phải là một số, không phải giá trị đúng/sai (TRUE/FALSE).",
+                "invalid",
+            )
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise _not_finite()
+            number = Decimal(repr(value))
+        elif isinstance(value, int):
+            number = Decimal(value)
+        elif isinstance(value, Decimal):
+            if not value.is_finite():
+                raise _not_finite()
+            number = value
+        else:
+            raise _error(
+                "Ô này phải chứa một số, ví dụ 3865,28; hãy kiểm tra định dạng ô.",
+                "invalid",
+            )
+        return _checked(
+            number,
+            decimal_places=self.decimal_places,
+            allow_negative=self.allow_negative,
+            shown=_shown_number(number),
+        )
+
+    def render(self, value: object, obj: object = None, **kwargs: object) -> object:
+        if value is None:
+            return ""
+        if self.coerce_to_string and not kwargs.get("force_native_type"):
+            return format_decimal_input(value)
+        return value
+
+
+def _not_finite() -> ValidationError:
+    return _error(
+        "Ô này không chứa một con số cụ thể (có thể là lỗi công thức như #DIV/0! "
+        "hoặc giá trị vô hạn). Hãy nhập số liệu.",
+        "invalid",
+    )
+
+
+def _shown_number(number: Decimal) -> str:
+    """A number from a cell, written the Vietnamese way for an error message."""
+    if abs(number.adjusted()) > 400:  # a Decimal like 1E+999999 is not worth spelling
+        return str(number)
+    return format_decimal(number)
