@@ -2,10 +2,11 @@
 reported against them. Rules live here: database constraints first, then clean()."""
 
 import datetime
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -511,6 +512,7 @@ class ReportingPeriod(models.Model):
         choices=PeriodState.choices,
         default=PeriodState.OPEN,
     )
+    history = HistoricalRecords(verbose_name="lịch sử kỳ báo cáo")
 
     class Meta:
         verbose_name = "kỳ báo cáo"
@@ -554,12 +556,108 @@ class ReportingPeriod(models.Model):
     def key(self) -> tuple[int, int]:
         return (self.year, self.quarter)
 
+    def is_open_for_entry(self, today: datetime.date) -> bool:
+        """Clerks may write while the period is open and its deadline has not passed."""
+        return self.state == PeriodState.OPEN and today <= self.deadline
+
     @property
     def label(self) -> str:
         return str(self)
 
 
-class Figure(models.Model):
+# How a change reached the database, recorded as django-simple-history's change reason.
+VIA_FORM = "Trang nhập số liệu"
+VIA_ADMIN = "Trang quản trị"
+VIA_IMPORT = "Nhập từ bảng tính"
+VIA_REVIEW = "Trang duyệt số liệu"
+
+
+def lock_reason(state: str, period: "ReportingPeriod") -> str | None:
+    """Why a stored figure or task update may not change, or None. The one rule behind
+    the entry form, the admin and the import."""
+    if period.state == PeriodState.CLOSED:
+        return (
+            f"{period} đã khóa sổ: không thể thay đổi số liệu. "
+            "Đề nghị quản trị hệ thống mở lại kỳ (nêu lý do) nếu cần sửa."
+        )
+    if state == WorkflowState.APPROVED:
+        return (
+            "Số liệu đã được phê duyệt nên đã khóa. Đề nghị quản trị hệ thống "
+            "mở lại (nêu lý do) nếu cần sửa."
+        )
+    return None
+
+
+class WorkflowFields(models.Model):
+    """The workflow shared by figures and task updates: draft → submitted → approved,
+    or returned with a reason."""
+
+    state = models.CharField(
+        "trạng thái",
+        max_length=10,
+        choices=WorkflowState.choices,
+        default=WorkflowState.DRAFT,
+    )
+    state_reason = models.TextField(
+        "lý do trả lại / mở lại",
+        blank=True,
+        help_text="Lý do lần trả lại hoặc mở lại gần nhất.",
+    )
+    # Optimistic concurrency: a save must name the version it started from.
+    version = models.PositiveIntegerField("phiên bản", default=1)
+    is_demo = models.BooleanField(
+        "dữ liệu minh họa",
+        default=False,
+        help_text="Số liệu mẫu, không phải số liệu thật.",
+    )
+    updated_at = models.DateTimeField("cập nhật lúc", auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="người cập nhật",
+    )
+    submitted_at = models.DateTimeField("gửi duyệt lúc", null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="người gửi duyệt",
+    )
+    approved_at = models.DateTimeField("phê duyệt lúc", null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="người phê duyệt",
+    )
+
+    class Meta:
+        abstract = True
+
+    def stored_lock_reason(self, fields: list[str]) -> str | None:
+        """The lock reason if this save would change a locked row (or add a row to a
+        closed period); workflow-only changes (approve, reopen) pass."""
+        if not self.period_id:
+            return None
+        if not self.pk:
+            return lock_reason(WorkflowState.DRAFT, self.period)
+        stored = type(self).objects.select_related("period").filter(pk=self.pk).first()
+        if stored is None:
+            return None
+        reason = lock_reason(stored.state, stored.period)
+        if reason and any(getattr(stored, f) != getattr(self, f) for f in fields):
+            return reason
+        return None
+
+
+class Figure(WorkflowFields):
     target = models.ForeignKey(
         Target, models.PROTECT, related_name="figures", verbose_name="chỉ tiêu cụ thể"
     )
@@ -579,28 +677,6 @@ class Figure(models.Model):
         default=FigureKind.ACTUAL,
     )
     note = models.TextField("ghi chú, giải trình", blank=True)
-    state = models.CharField(
-        "trạng thái",
-        max_length=10,
-        choices=WorkflowState.choices,
-        default=WorkflowState.DRAFT,
-    )
-    # Optimistic concurrency: a save must name the version it started from.
-    version = models.PositiveIntegerField("phiên bản", default=1)
-    is_demo = models.BooleanField(
-        "dữ liệu minh họa",
-        default=False,
-        help_text="Số liệu mẫu, không phải số liệu thật.",
-    )
-    updated_at = models.DateTimeField("cập nhật lúc", auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="người cập nhật",
-    )
     history = HistoricalRecords(verbose_name="lịch sử số liệu")
 
     class Meta:
@@ -642,26 +718,118 @@ class Figure(models.Model):
                     f"Chỉ tiêu {target.code} không nhận số âm; chỉ các chỉ tiêu "
                     "về tốc độ tăng hoặc mức giảm mới được âm."
                 )
-            exponent = self.value.as_tuple().exponent
-            if isinstance(exponent, int) and -exponent > target.decimal_places:
-                significant = self.value.normalize().as_tuple().exponent
-                if (
-                    isinstance(significant, int)
-                    and -significant > target.decimal_places
-                ):
-                    errors["value"] = (
-                        f"Chỉ tiêu {target.code} chỉ nhận tối đa "
-                        f"{target.decimal_places} chữ số thập phân."
-                    )
+            # Trailing zeros (3865.2800 from the column) are not decimals typed.
+            significant = self.value.normalize().as_tuple().exponent
+            if isinstance(significant, int) and -significant > target.decimal_places:
+                errors["value"] = (
+                    f"Chỉ tiêu {target.code} chỉ nhận tối đa "
+                    f"{target.decimal_places} chữ số thập phân."
+                )
+        reason = self.stored_lock_reason(["value", "kind", "note", "target_id"])
+        if reason:
+            errors[NON_FIELD_ERRORS] = reason
         if errors:
             raise ValidationError(errors)
 
     @property
     def is_locked(self) -> bool:
-        return (
-            self.state == WorkflowState.APPROVED
-            or self.period.state == PeriodState.CLOSED
-        )
+        return lock_reason(self.state, self.period) is not None
+
+
+class TaskStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Chưa triển khai"
+    IN_PROGRESS = "in_progress", "Đang triển khai"
+    DONE = "done", "Hoàn thành"
+    DELAYED = "delayed", "Chậm"
+
+
+class TaskUpdate(WorkflowFields):
+    """A quarter's implementation update of a task or solution."""
+
+    task = models.ForeignKey(
+        Task, models.PROTECT, related_name="updates", verbose_name="nhiệm vụ, giải pháp"
+    )
+    period = models.ForeignKey(
+        ReportingPeriod,
+        models.PROTECT,
+        related_name="task_updates",
+        verbose_name="kỳ báo cáo",
+    )
+    status = models.CharField(
+        "tình hình thực hiện", max_length=12, choices=TaskStatus.choices
+    )
+    narrative = models.TextField("kết quả, khó khăn, kiến nghị", blank=True)
+    history = HistoricalRecords(verbose_name="lịch sử cập nhật nhiệm vụ")
+
+    class Meta:
+        verbose_name = "cập nhật thực hiện nhiệm vụ"
+        verbose_name_plural = "cập nhật thực hiện nhiệm vụ"
+        ordering = ["task", "period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "period"], name="task_update_unique_task_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=TaskStatus.values),
+                name="task_update_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=WorkflowState.values),
+                name="task_update_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="task_update_version_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} – {self.period}: {self.get_status_display()}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.task_id and self.period_id:
+            if self.period.commune_id != self.task.resolution.commune_id:
+                errors["period"] = "Kỳ báo cáo không thuộc xã của nghị quyết này."
+        if self.status == TaskStatus.DELAYED and not (self.narrative or "").strip():
+            errors["narrative"] = "Nhiệm vụ chậm: phải nêu nguyên nhân và giải pháp."
+        reason = self.stored_lock_reason(["status", "narrative", "task_id"])
+        if reason:
+            errors[NON_FIELD_ERRORS] = reason
+        if errors:
+            raise ValidationError(errors)
+
+
+def evidence_path(instance: "Evidence", filename: str) -> str:
+    # The stored name is never the uploaded one: no path tricks, no collisions.
+    return f"evidence/{instance.figure_id}/{uuid.uuid4().hex}"
+
+
+class Evidence(models.Model):
+    """A file attached to a figure. Served only through a view that checks access."""
+
+    figure = models.ForeignKey(
+        Figure, models.CASCADE, related_name="evidence", verbose_name="số liệu"
+    )
+    file = models.FileField("tệp", upload_to=evidence_path)
+    original_name = models.CharField("tên tệp", max_length=200)
+    content_type = models.CharField("loại tệp", max_length=100)
+    size = models.PositiveIntegerField("dung lượng (byte)")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name="người tải lên",
+    )
+    uploaded_at = models.DateTimeField("tải lên lúc", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "minh chứng"
+        verbose_name_plural = "minh chứng"
+        ordering = ["figure", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class Verdict(models.TextChoices):

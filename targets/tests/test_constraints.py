@@ -61,16 +61,12 @@ def make_target(resolution, code="1", **kwargs):
 
 
 def make_period(commune, quarter=1, **kwargs):
-    values = dict(
-        commune=commune,
-        year=2025,
-        quarter=quarter,
-        data_from=datetime.date(2025, 3 * quarter - 2, 1),
-        data_to=datetime.date(2025, 3 * quarter, 14),
-        deadline=datetime.date(2025, 3 * quarter, 20),
-    )
-    values.update(kwargs)
-    return ReportingPeriod.objects.create(**values)
+    if 1 <= quarter <= 4:
+        kwargs.setdefault("data_from", datetime.date(2025, 3 * quarter - 2, 1))
+        kwargs.setdefault("data_to", datetime.date(2025, 3 * quarter, 14))
+        kwargs.setdefault("deadline", datetime.date(2025, 3 * quarter, 20))
+    kwargs.setdefault("year", 2025)
+    return ReportingPeriod.objects.create(commune=commune, quarter=quarter, **kwargs)
 
 
 class ConstraintTests(TestCase):
