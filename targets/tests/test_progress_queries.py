@@ -1,0 +1,283 @@
+"""The loaders fetch a page's data in a fixed number of queries, the same for one
+resolution of about thirty targets and for fifty times as much."""
+
+import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+
+from targets.models import (
+    Area,
+    Assessment,
+    Assignment,
+    BodyKind,
+    Commune,
+    Figure,
+    Indicator,
+    ReportingPeriod,
+    Resolution,
+    ResponsibleBody,
+    Role,
+    Target,
+    Verdict,
+    decree_09_window,
+)
+from targets.progress import (
+    Status,
+    load_resolution_progress,
+    load_target_progress,
+)
+
+D = Decimal
+Y = 2025
+TARGETS_PER_RESOLUTION = 30
+AREAS = [Area.ECONOMY] * 3 + [Area.SOCIETY] * 6 + [Area.ENVIRONMENT] * 2
+
+# (comparison, combine, path, target value, figures for quarters I–IV)
+KINDS = [
+    ("at_least", "sum", "from_start", "235", ["50", "60", "70", "60"]),
+    ("at_least", "latest", "from_start", "40.64", ["40.1", "40.3", "40.5", "40.64"]),
+    ("above", "latest", "hold", "70", ["60", None, "65", "70.01"]),
+    ("at_most", "latest", "from_start", "15.99", ["16.8", "16.6", "16.4", "16.2"]),
+    ("maintain", "latest", "hold", "100", ["100", "99", "100", "100"]),
+    ("at_least", "sum", "from_start", "85", [None, None, None, None]),
+]
+LEAD_QUERIES = 4  # targets, figures, assessments, assignments
+
+
+def build_resolution(name: str, scale: int) -> tuple[Resolution, dict]:
+    """A commune with its four 2025 quarters and one resolution of 30 × scale targets,
+    figures for every quarter, three assignments per target and a few assessments."""
+    commune = Commune.objects.create(name=name, province="Lai Châu")
+    resolution = Resolution.objects.create(
+        commune=commune,
+        number="13/NQ-HĐND",
+        title="Về kế hoạch phát triển kinh tế - xã hội 6 tháng cuối năm 2025",
+        council=f"HĐND xã {name}",
+        term="XXI",
+        session="thứ hai",
+        adopted_on=datetime.date(Y, 7, 30),
+        effective_on=datetime.date(Y, 7, 30),
+        plan_year=Y,
+        covers_from=datetime.date(Y, 7, 1),
+        covers_to=datetime.date(Y, 12, 31),
+    )
+    periods = {}
+    for quarter in range(1, 5):
+        data_from, data_to = decree_09_window(Y, quarter)
+        periods[quarter] = ReportingPeriod.objects.create(
+            commune=commune,
+            year=Y,
+            quarter=quarter,
+            data_from=data_from,
+            data_to=data_to,
+            deadline=data_to + datetime.timedelta(days=20),
+        )
+    indicators = Indicator.objects.bulk_create(
+        Indicator(resolution=resolution, number=n, area=area, text=f"Chỉ tiêu ({n})")
+        for n, area in enumerate(AREAS, 1)
+    )
+    bodies = ResponsibleBody.objects.bulk_create(
+        ResponsibleBody(commune=commune, name=f"Đơn vị {i:03d}", kind=BodyKind.OFFICE)
+        for i in range(5 * scale)
+    )
+    council = ResponsibleBody.objects.create(
+        commune=commune, name="Thường trực HĐND xã", kind=BodyKind.COUNCIL
+    )
+    count = TARGETS_PER_RESOLUTION * scale
+    targets = Target.objects.bulk_create(
+        Target(
+            indicator=indicators[i % len(indicators)],
+            code=f"{indicators[i % len(indicators)].number}-{i}",
+            order=i,
+            name=f"Chỉ tiêu cụ thể {i}",
+            unit="%",
+            target_value=D(KINDS[i % len(KINDS)][3]),
+            comparison=KINDS[i % len(KINDS)][0],
+            combine=KINDS[i % len(KINDS)][1],
+            path=KINDS[i % len(KINDS)][2],
+            window_start_year=Y,
+            window_end_year=Y,
+            clause="…",
+        )
+        for i in range(count)
+    )
+    Figure.objects.bulk_create(
+        Figure(target=target, period=periods[q], value=D(value), state="approved")
+        for i, target in enumerate(targets)
+        for q, value in enumerate(KINDS[i % len(KINDS)][4], 1)
+        if value is not None
+    )
+    Assignment.objects.bulk_create(
+        assignment
+        for i, target in enumerate(targets)
+        for assignment in (
+            Assignment(target=target, body=bodies[i % len(bodies)], role=Role.LEAD),
+            Assignment(
+                target=target, body=bodies[(i + 1) % len(bodies)], role=Role.SUPPORTING
+            ),
+            Assignment(target=target, body=council, role=Role.SUPERVISING),
+        )
+    )
+    # The approver judged the malnutrition-like targets (index 3, 9, …) at year end.
+    Assessment.objects.bulk_create(
+        Assessment(
+            target=target,
+            period=periods[4],
+            verdict=Verdict.MET,
+            reason="Số liệu điều tra của tỉnh là 15,9%.",
+        )
+        for i, target in enumerate(targets)
+        if i % len(KINDS) == 3
+    )
+    return resolution, periods
+
+
+class LoadResolutionProgressTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.small, cls.small_periods = build_resolution("Khoen On", scale=1)
+        cls.large, cls.large_periods = build_resolution("Bản Bo", scale=50)
+
+    def load(self, resolution, period):
+        with CaptureQueriesContext(connection) as queries:
+            result = load_resolution_progress(resolution, period)
+        return result, len(queries)
+
+    def test_it_runs_the_same_four_queries_for_one_and_fifty_times_the_data(self):
+        small, small_queries = self.load(self.small, self.small_periods[3])
+        large, large_queries = self.load(self.large, self.large_periods[3])
+        self.assertEqual(small_queries, LEAD_QUERIES)
+        self.assertEqual(large_queries, LEAD_QUERIES)
+        self.assertEqual(len(small.items), 30)
+        self.assertEqual(len(large.items), 1500)
+        with self.assertNumQueries(LEAD_QUERIES):
+            load_resolution_progress(self.large, self.large_periods[4])
+
+    def test_it_judges_each_target_at_the_selected_quarter(self):
+        result, _ = self.load(self.small, self.small_periods[3])
+        statuses = {item.target.code: item.progress.status for item in result.items}
+        self.assertEqual(statuses["1-0"], Status.ON_TRACK)  # 180 jobs, 240 forecast
+        self.assertEqual(statuses["2-1"], Status.ON_TRACK)  # forest cover trend
+        self.assertEqual(statuses["3-2"], Status.AT_RISK)  # 65 of "above 70": 92,86%
+        self.assertEqual(statuses["4-3"], Status.AT_RISK)  # malnutrition 16,4
+        self.assertEqual(statuses["5-4"], Status.BEHIND)  # maintain broke in II
+        self.assertEqual(statuses["6-5"], Status.NO_DATA)
+        jobs = result.items[0].progress
+        # The quarter IV figure exists but lies after the selected quarter.
+        self.assertEqual((jobs.value, jobs.forecast), (D("180"), D("240")))
+
+    def test_it_applies_the_approvers_verdict_at_the_selected_quarter(self):
+        result, _ = self.load(self.small, self.small_periods[4])
+        malnutrition = next(i for i in result.items if i.target.code == "4-3").progress
+        self.assertEqual(malnutrition.status, Status.MET)
+        self.assertEqual(malnutrition.computed_verdict, Verdict.NOT_MET)
+        self.assertEqual(
+            malnutrition.override_reason, "Số liệu điều tra của tỉnh là 15,9%."
+        )
+        jobs = next(i for i in result.items if i.target.code == "1-0").progress
+        self.assertEqual((jobs.status, jobs.override), (Status.EXCEEDED, None))
+
+    def test_it_rolls_up_by_resolution_area_indicator_and_body(self):
+        result, _ = self.load(self.small, self.small_periods[4])
+        # Per six targets: exceeded, met, exceeded, met (override), not met, no data.
+        self.assertEqual(
+            result.overall.summary,
+            "30 chỉ tiêu: 10 vượt, 10 đạt, 5 không đạt, 5 chưa có số liệu",
+        )
+        self.assertEqual(
+            list(result.by_area), [Area.ECONOMY, Area.SOCIETY, Area.ENVIRONMENT]
+        )
+        self.assertEqual(sum(c.total for c in result.by_area.values()), 30)
+        self.assertEqual(len(result.by_indicator), 11)
+        self.assertEqual(sum(c.total for c in result.by_indicator.values()), 30)
+        # Each target counts for its lead and its supporting body, not the supervisor.
+        self.assertEqual(len(result.by_body), 5)
+        self.assertEqual(sum(c.total for c in result.by_body.values()), 60)
+        self.assertNotIn("Thường trực HĐND xã", [b.name for b in result.by_body])
+
+    def test_it_keeps_each_resolution_to_itself(self):
+        result, _ = self.load(self.small, self.small_periods[4])
+        self.assertEqual(
+            {i.target.indicator.resolution_id for i in result.items}, {self.small.pk}
+        )
+
+
+class LoadTargetProgressTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.resolution, cls.periods = build_resolution("Khoen On", scale=1)
+        cls.jobs = Target.objects.get(indicator__resolution=cls.resolution, code="1-0")
+        cls.malnutrition = Target.objects.get(
+            indicator__resolution=cls.resolution, code="4-3"
+        )
+
+    def test_it_gives_one_row_per_window_quarter_up_to_the_selected_one(self):
+        with self.assertNumQueries(3):
+            history = load_target_progress(self.jobs, self.periods[3])
+        self.assertEqual([r.quarter for r in history.rows], [(Y, 1), (Y, 2), (Y, 3)])
+        self.assertEqual(
+            [(r.figure.value, r.progress.status) for r in history.rows],
+            [
+                (D("50"), Status.AT_RISK),
+                (D("60"), Status.AT_RISK),
+                (D("70"), Status.ON_TRACK),
+            ],
+        )
+        self.assertEqual(history.progress.forecast, D("240"))
+        self.assertEqual(history.rows[0].label, "quý I/2025")
+        self.assertEqual(
+            [a.role for a in history.assignments],
+            [Role.LEAD, Role.SUPPORTING, Role.SUPERVISING],
+        )
+
+    def test_it_applies_each_quarters_assessment(self):
+        with self.assertNumQueries(3):
+            history = load_target_progress(self.malnutrition, self.periods[4])
+        final = history.rows[-1].progress
+        self.assertEqual(
+            (final.status, final.computed_verdict), (Status.MET, Verdict.NOT_MET)
+        )
+        self.assertEqual(history.progress, final)
+        self.assertEqual(history.rows[2].progress.override, None)
+
+    def test_its_query_count_does_not_grow_with_a_longer_window(self):
+        Target.objects.filter(pk=self.jobs.pk).update(
+            window_start_year=Y - 5, window_start_quarter=1
+        )
+        self.jobs.refresh_from_db()
+        with self.assertNumQueries(3):
+            history = load_target_progress(self.jobs, self.periods[4])
+        self.assertEqual(len(history.rows), 24)
+        # Only 2025 has figures: 240 jobs over the six-year window, twenty quarters
+        # missing.
+        self.assertEqual(history.progress.status, Status.EXCEEDED)
+        self.assertEqual(len(history.progress.missing), 20)
+
+
+class ReportedFiguresTests(TestCase):
+    """Delegates and reports judge approved figures only; drafts stay the clerk's."""
+
+    def test_only_approved_figures_count_unless_asked_for_all(self):
+        resolution, periods = build_resolution("Thử", 1)
+        target = Target.objects.filter(indicator__resolution=resolution).first()
+        Figure.objects.filter(target=target).update(state="draft")
+        q4 = periods[4]
+        reported = {
+            i.target.pk: i.progress.status
+            for i in load_resolution_progress(resolution, q4).items
+        }
+        everything = {
+            i.target.pk: i.progress.status
+            for i in load_resolution_progress(resolution, q4, states=None).items
+        }
+        self.assertEqual(reported[target.pk], Status.NO_DATA)
+        self.assertNotEqual(everything[target.pk], Status.NO_DATA)
+        history = load_target_progress(target, q4)
+        self.assertEqual(history.progress.status, Status.NO_DATA)
+        self.assertNotEqual(
+            load_target_progress(target, q4, states=None).progress.status,
+            Status.NO_DATA,
+        )
