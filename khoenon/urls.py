@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from targets import views as target_views
 
@@ -22,5 +22,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("", include("targets.urls")),
+    path("", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

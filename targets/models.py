@@ -129,7 +129,9 @@ class Resolution(models.Model):
         ordering = ["-adopted_on", "number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["commune", "number"], name="resolution_unique_number"
+                fields=["commune", "number"],
+                name="resolution_unique_number",
+                violation_error_message="Xã đã có nghị quyết mang số này.",
             ),
             models.CheckConstraint(
                 condition=Q(covers_from__lte=F("covers_to")),
@@ -237,7 +239,9 @@ class Target(models.Model):
         ordering = ["indicator__resolution", "indicator__number", "order", "code"]
         constraints = [
             models.UniqueConstraint(
-                fields=["indicator", "code"], name="target_unique_code"
+                fields=["indicator", "code"],
+                name="target_unique_code",
+                violation_error_message="Chỉ tiêu đã có mã này.",
             ),
             models.CheckConstraint(
                 condition=Q(comparison__in=Comparison.values),
@@ -256,6 +260,7 @@ class Target(models.Model):
             models.CheckConstraint(
                 condition=Q(allows_negative=True) | Q(target_value__gte=0),
                 name="target_value_not_negative",
+                violation_error_message="Chỉ tiêu này không nhận số âm.",
             ),
             models.CheckConstraint(
                 condition=Q(window_start_quarter__gte=1, window_start_quarter__lte=4)
@@ -269,6 +274,9 @@ class Target(models.Model):
                     window_end_quarter__gte=F("window_start_quarter"),
                 ),
                 name="target_window_ordered",
+                violation_error_message=(
+                    "Kỳ cuối của khoảng đánh giá không được trước kỳ đầu."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -361,7 +369,9 @@ class ResponsibleBody(models.Model):
         ordering = ["commune", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["commune", "name"], name="body_unique_name"
+                fields=["commune", "name"],
+                name="body_unique_name",
+                violation_error_message="Xã đã có cơ quan, đơn vị mang tên này.",
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=BodyKind.values), name="body_kind_valid"
@@ -445,6 +455,9 @@ class Assignment(models.Model):
                 condition=Q(target__isnull=False, task__isnull=True)
                 | Q(target__isnull=True, task__isnull=False),
                 name="assignment_target_xor_task",
+                violation_error_message=(
+                    "Phân công phải gắn với đúng một chỉ tiêu cụ thể hoặc một nhiệm vụ."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(role__in=Role.values), name="assignment_role_valid"
@@ -464,11 +477,13 @@ class Assignment(models.Model):
                 fields=["target"],
                 condition=Q(role="lead", target__isnull=False),
                 name="assignment_one_lead_per_target",
+                violation_error_message="Chỉ tiêu này đã có đơn vị chủ trì.",
             ),
             models.UniqueConstraint(
                 fields=["task"],
                 condition=Q(role="lead", task__isnull=False),
                 name="assignment_one_lead_per_task",
+                violation_error_message="Nhiệm vụ này đã có đơn vị chủ trì.",
             ),
         ]
 
@@ -520,10 +535,14 @@ class ReportingPeriod(models.Model):
         ordering = ["commune", "year", "quarter"]
         constraints = [
             models.UniqueConstraint(
-                fields=["commune", "year", "quarter"], name="period_unique_quarter"
+                fields=["commune", "year", "quarter"],
+                name="period_unique_quarter",
+                violation_error_message="Xã đã có kỳ báo cáo cho quý này.",
             ),
             models.CheckConstraint(
-                condition=Q(quarter__gte=1, quarter__lte=4), name="period_quarter_range"
+                condition=Q(quarter__gte=1, quarter__lte=4),
+                name="period_quarter_range",
+                violation_error_message="Quý phải từ 1 đến 4.",
             ),
             models.CheckConstraint(
                 condition=Q(data_from__lt=F("data_to")),
@@ -532,6 +551,9 @@ class ReportingPeriod(models.Model):
             models.CheckConstraint(
                 condition=Q(deadline__gte=F("data_from")),
                 name="period_deadline_after_start",
+                violation_error_message=(
+                    "Hạn nhập số liệu không được trước ngày bắt đầu kỳ."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(state__in=PeriodState.values), name="period_state_valid"
@@ -685,7 +707,9 @@ class Figure(WorkflowFields):
         ordering = ["target", "period"]
         constraints = [
             models.UniqueConstraint(
-                fields=["target", "period"], name="figure_unique_target_period"
+                fields=["target", "period"],
+                name="figure_unique_target_period",
+                violation_error_message="Chỉ tiêu này đã có số liệu cho kỳ này.",
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=FigureKind.values), name="figure_kind_valid"
@@ -694,7 +718,9 @@ class Figure(WorkflowFields):
                 condition=Q(state__in=WorkflowState.values), name="figure_state_valid"
             ),
             models.CheckConstraint(
-                condition=Q(version__gte=1), name="figure_version_positive"
+                condition=Q(version__gte=1),
+                name="figure_version_positive",
+                violation_error_message="Phiên bản số liệu không hợp lệ.",
             ),
         ]
 
@@ -767,7 +793,9 @@ class TaskUpdate(WorkflowFields):
         ordering = ["task", "period"]
         constraints = [
             models.UniqueConstraint(
-                fields=["task", "period"], name="task_update_unique_task_period"
+                fields=["task", "period"],
+                name="task_update_unique_task_period",
+                violation_error_message="Nhiệm vụ này đã có cập nhật cho kỳ này.",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=TaskStatus.values),
@@ -869,13 +897,17 @@ class Assessment(models.Model):
         verbose_name_plural = "đánh giá của người phê duyệt"
         constraints = [
             models.UniqueConstraint(
-                fields=["target", "period"], name="assessment_unique_target_period"
+                fields=["target", "period"],
+                name="assessment_unique_target_period",
+                violation_error_message="Chỉ tiêu này đã có đánh giá cho kỳ này.",
             ),
             models.CheckConstraint(
                 condition=Q(verdict__in=Verdict.values), name="assessment_verdict_valid"
             ),
             models.CheckConstraint(
-                condition=~Q(reason=""), name="assessment_reason_required"
+                condition=~Q(reason=""),
+                name="assessment_reason_required",
+                violation_error_message="Phải nêu lý do khi thay đổi đánh giá.",
             ),
         ]
 

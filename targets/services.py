@@ -5,20 +5,33 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from .models import (
+    VIA_ADMIN,
+    VIA_FORM,
+    VIA_REVIEW,
+    Assessment,
     Assignment,
     Commune,
     Figure,
     Indicator,
+    PeriodState,
     ReportingPeriod,
     Resolution,
     ResponsibleBody,
     Target,
     Task,
+    TaskUpdate,
+    WorkflowState,
     decree_09_window,
+    lock_reason,
 )
+from .numbers import format_decimal
+from .progress import Status, TargetSpec, evaluate
 
 # Days after the end of a quarter's data window (the 14th) that entry stays open by
 # default: the 20th of the quarter's last month.
@@ -214,3 +227,329 @@ def demo_load(path: Path, today: datetime.date) -> None:
                 "is_demo": True,
             },
         )
+
+
+# --- the quarterly workflow ---------------------------------------------------------
+
+
+class WorkflowError(Exception):
+    """A write refused as a whole, with a Vietnamese message for the user."""
+
+
+NEEDS_EXPLANATION = {Status.AT_RISK, Status.BEHIND, Status.NOT_MET}
+
+
+def entry_status(target: Target, values: dict, period: ReportingPeriod) -> Status:
+    """The status the target would have at the period with these quarterly values."""
+    return evaluate(TargetSpec.from_model(target), values, period.key).status
+
+
+def _stamp(obj, user, reason: str) -> None:
+    obj.version += 1
+    obj.updated_by = user
+    obj._change_reason = reason
+
+
+@transaction.atomic
+def entry_save(
+    user,
+    period: ReportingPeriod,
+    figure_rows: list,
+    task_rows: list,
+    targets: dict,
+    tasks: dict,
+    *,
+    submit: bool,
+    today: datetime.date,
+) -> dict:
+    """Save the clerk's rows as drafts and, when `submit`, send every draft of the
+    clerk's targets and tasks for the period for approval. All or nothing: any row
+    error, conflict or lock refuses the whole save and the rows carry the messages.
+
+    Returns counts {"saved": n, "submitted": m}."""
+    if not period.is_open_for_entry(today):
+        raise WorkflowError(
+            f"{period} không còn mở để nhập số liệu (đã khóa sổ hoặc quá hạn "
+            f"{period.deadline:%d/%m/%Y}). Liên hệ quản trị hệ thống nếu cần mở lại."
+        )
+    figures = {
+        f.target_id: f
+        for f in Figure.objects.select_for_update()
+        .filter(period=period, target_id__in=targets)
+        .select_related("updated_by")
+    }
+    history = _values_before(period, targets)
+    updates = {
+        u.task_id: u
+        for u in TaskUpdate.objects.select_for_update()
+        .filter(period=period, task_id__in=tasks)
+        .select_related("updated_by")
+    }
+
+    to_save = []
+    for row in figure_rows:
+        target = targets[row.target_id]
+        figure = figures.get(row.target_id)
+        if not target.window[0] <= period.key <= target.window[1]:
+            if row.raw_value:
+                row.errors.append(f"{period} nằm ngoài khoảng đánh giá của chỉ tiêu.")
+            continue
+        if _conflict(row, figure):
+            continue
+        if row.errors:
+            continue
+        if row.value is None:
+            if figure is not None:
+                row.errors.append(
+                    "Không được để trống số liệu đã nhập. Nếu số liệu sai, hãy nhập "
+                    "số đúng."
+                )
+            continue
+        unchanged = figure is not None and (
+            figure.value == row.value
+            and figure.kind == row.kind
+            and figure.note == row.note
+        )
+        if unchanged:
+            continue
+        if figure is not None and figure.state in (
+            WorkflowState.SUBMITTED,
+            WorkflowState.APPROVED,
+        ):
+            row.errors.append(
+                lock_reason(figure.state, period)
+                or "Số liệu đã gửi duyệt; chờ phê duyệt hoặc trả lại rồi mới sửa được."
+            )
+            continue
+        values = dict(history.get(row.target_id, {}))
+        values[period.key] = row.value
+        status = entry_status(target, values, period)
+        if status in NEEDS_EXPLANATION and not row.note:
+            row.errors.append(
+                f"Với số liệu này, chỉ tiêu ở mức “{status.label}”: phải ghi rõ "
+                "nguyên nhân và giải pháp vào ô giải trình."
+            )
+            continue
+        if figure is None:
+            figure = Figure(target=target, period=period, version=0)
+        figure.value, figure.kind, figure.note = row.value, row.kind, row.note
+        figure.state = WorkflowState.DRAFT
+        to_save.append((row, figure))
+
+    task_saves = []
+    for row in task_rows:
+        update = updates.get(row.task_id)
+        if _conflict(row, update):
+            continue
+        if row.errors:
+            continue
+        if not row.status:
+            if update is not None:
+                row.errors.append("Chọn tình hình thực hiện.")
+            continue
+        if update is not None and (update.status, update.narrative) == (
+            row.status,
+            row.narrative,
+        ):
+            continue
+        if update is not None and update.state in (
+            WorkflowState.SUBMITTED,
+            WorkflowState.APPROVED,
+        ):
+            row.errors.append(
+                lock_reason(update.state, period)
+                or "Đã gửi duyệt; chờ phê duyệt hoặc trả lại rồi mới sửa được."
+            )
+            continue
+        if update is None:
+            update = TaskUpdate(task=tasks[row.task_id], period=period, version=0)
+        update.status, update.narrative = row.status, row.narrative
+        update.state = WorkflowState.DRAFT
+        task_saves.append((row, update))
+
+    for row, obj in to_save + task_saves:
+        _stamp(obj, user, f"{VIA_FORM} – lưu nháp")
+        try:
+            obj.full_clean()
+        except ValidationError as exc:
+            row.errors.extend(exc.messages)
+    if any(r.errors for r in figure_rows + task_rows):
+        raise RowErrors()
+
+    for _, obj in to_save + task_saves:
+        obj.save()
+
+    submitted = 0
+    if submit:
+        now = timezone.now()
+        drafts = [
+            f
+            for f in Figure.objects.select_for_update().filter(
+                period=period,
+                target_id__in=targets,
+                state__in=[WorkflowState.DRAFT, WorkflowState.RETURNED],
+            )
+        ] + [
+            u
+            for u in TaskUpdate.objects.select_for_update().filter(
+                period=period,
+                task_id__in=tasks,
+                state__in=[WorkflowState.DRAFT, WorkflowState.RETURNED],
+            )
+        ]
+        if not drafts and not to_save and not task_saves:
+            raise WorkflowError("Không có số liệu nào mới để gửi duyệt.")
+        for obj in drafts:
+            obj.state = WorkflowState.SUBMITTED
+            obj.submitted_by, obj.submitted_at = user, now
+            _stamp(obj, user, f"{VIA_FORM} – gửi duyệt")
+            obj.save()
+        submitted = len(drafts)
+    return {"saved": len(to_save) + len(task_saves), "submitted": submitted}
+
+
+class RowErrors(Exception):
+    """Some rows carry errors: nothing was written."""
+
+
+def _conflict(row, stored) -> bool:
+    """Optimistic concurrency: the row must start from the stored version."""
+    stored_version = stored.version if stored is not None else 0
+    if row.version == stored_version:
+        return False
+    if stored is None:
+        row.errors.append("Số liệu này đã bị xóa trong lúc bạn nhập; tải lại trang.")
+        return True
+    who = stored.updated_by.get_full_name() if stored.updated_by else "người khác"
+    when = timezone.localtime(stored.updated_at).strftime("%H:%M %d/%m/%Y")
+    shown = (
+        format_decimal(stored.value)
+        if isinstance(stored, Figure)
+        else stored.get_status_display()
+    )
+    row.errors.append(
+        f"Xung đột: {who} đã lưu lúc {when} trong khi bạn đang nhập. Giá trị hiện "
+        f"đang lưu là {shown}. Số của bạn chưa được lưu: hãy xem lại rồi lưu lần nữa."
+    )
+    row.conflict = stored
+    return True
+
+
+def _values_before(period: ReportingPeriod, targets: dict) -> dict:
+    """Each target's quarterly values up to the period, in one query."""
+    values: dict[int, dict] = {}
+    rows = (
+        Figure.objects.filter(target_id__in=targets, period__commune=period.commune)
+        .filter(
+            Q(period__year__lt=period.year)
+            | Q(period__year=period.year, period__quarter__lte=period.quarter)
+        )
+        .values_list("target_id", "period__year", "period__quarter", "value")
+    )
+    for target_id, year, quarter, value in rows:
+        values.setdefault(target_id, {})[(year, quarter)] = value
+    return values
+
+
+def _transition(model, ids_versions: dict, period, from_states, user, change) -> int:
+    """Move the chosen rows of `model` in one state to another; all or nothing."""
+    rows = list(
+        model.objects.select_for_update().filter(pk__in=ids_versions, period=period)
+    )
+    if len(rows) != len(ids_versions):
+        raise WorkflowError("Có mục không còn tồn tại; tải lại trang rồi làm lại.")
+    for obj in rows:
+        if obj.version != ids_versions[obj.pk]:
+            raise WorkflowError(
+                "Có mục vừa được người khác thay đổi; tải lại trang để xem giá trị "
+                "mới rồi làm lại."
+            )
+        if obj.state not in from_states:
+            raise WorkflowError(
+                f"Có mục đang ở trạng thái “{obj.get_state_display()}”, không thể "
+                "thực hiện thao tác này."
+            )
+    for obj in rows:
+        change(obj)
+        obj.save()
+    return len(rows)
+
+
+@transaction.atomic
+def review_approve(user, period, figures: dict, updates: dict) -> int:
+    """Approve submitted figures and task updates (id → version): they lock."""
+    now = timezone.now()
+
+    def approve(obj):
+        obj.state = WorkflowState.APPROVED
+        obj.approved_by, obj.approved_at = user, now
+        obj.state_reason = ""
+        _stamp(obj, user, f"{VIA_REVIEW} – phê duyệt")
+
+    if period.state == PeriodState.CLOSED:
+        raise WorkflowError(lock_reason(WorkflowState.DRAFT, period))
+    submitted = [WorkflowState.SUBMITTED]
+    return _transition(Figure, figures, period, submitted, user, approve) + (
+        _transition(TaskUpdate, updates, period, submitted, user, approve)
+    )
+
+
+@transaction.atomic
+def review_return(user, period, figures: dict, updates: dict, reason: str) -> int:
+    """Send submitted items back to the clerk with a reason."""
+
+    def send_back(obj):
+        obj.state = WorkflowState.RETURNED
+        obj.state_reason = reason
+        _stamp(obj, user, f"{VIA_REVIEW} – trả lại: {reason}")
+
+    if period.state == PeriodState.CLOSED:
+        raise WorkflowError(lock_reason(WorkflowState.DRAFT, period))
+    submitted = [WorkflowState.SUBMITTED]
+    return _transition(Figure, figures, period, submitted, user, send_back) + (
+        _transition(TaskUpdate, updates, period, submitted, user, send_back)
+    )
+
+
+@transaction.atomic
+def figure_reopen(user, figure: Figure, reason: str) -> None:
+    """An administrator unlocks an approved figure; the reason is audited."""
+    figure = (
+        Figure.objects.select_for_update().select_related("period").get(pk=figure.pk)
+    )
+    if figure.period.state == PeriodState.CLOSED:
+        raise WorkflowError(
+            f"{figure.period} đã khóa sổ: mở lại kỳ trước khi mở lại số liệu."
+        )
+    if figure.state != WorkflowState.APPROVED:
+        raise WorkflowError("Chỉ mở lại được số liệu đã phê duyệt.")
+    figure.state = WorkflowState.RETURNED
+    figure.state_reason = reason
+    _stamp(figure, user, f"{VIA_ADMIN} – mở lại: {reason}")
+    figure.save()
+
+
+@transaction.atomic
+def period_set_state(user, period: ReportingPeriod, state: str, reason: str) -> None:
+    """Close a period (locks every figure in it) or reopen it; audited with reason."""
+    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    if period.state == state:
+        raise WorkflowError(f"{period} đã ở trạng thái “{period.get_state_display()}”.")
+    period.state = state
+    period._change_reason = reason
+    period.full_clean()
+    period.save()
+
+
+@transaction.atomic
+def assessment_save(user, target: Target, period: ReportingPeriod, verdict, reason):
+    """The approver's verdict overriding the computed one, with the reason."""
+    assessment = Assessment.objects.filter(target=target, period=period).first()
+    if assessment is None:
+        assessment = Assessment(target=target, period=period)
+    assessment.verdict, assessment.reason = verdict, reason
+    assessment.assessed_by = user
+    assessment._change_reason = reason
+    assessment.full_clean()
+    assessment.save()
+    return assessment

@@ -1,11 +1,51 @@
-from django.db.models import Prefetch
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count, Prefetch, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from .models import Area, Resolution, Target
+from . import evidence as evidence_files
+from . import rules
+from .forms import AssessmentForm, BadPost, EvidenceForm, ReasonForm, read_entry
+from .models import (
+    Area,
+    Evidence,
+    Figure,
+    PeriodState,
+    ReportingPeriod,
+    Resolution,
+    Target,
+    TaskStatus,
+    TaskUpdate,
+    WorkflowState,
+)
+from .numbers import format_decimal_input
+from .progress import TargetSpec, evaluate
+from .services import (
+    RowErrors,
+    WorkflowError,
+    assessment_save,
+    entry_save,
+    figure_reopen,
+    period_set_state,
+    review_approve,
+    review_return,
+)
 
 
 def home(request):
+    """Delegates and approvers land on the dashboard; clerks on their entry page."""
+    if rules.is_clerk(request.user) and not (
+        rules.is_approver(request.user) or rules.is_delegate(request.user)
+    ):
+        return redirect("targets:entry")
+    return resolution_overview(request)
+
+
+def resolution_overview(request):
     """The resolution with its indicators and targets, grouped by area."""
     resolutions = list(Resolution.objects.select_related("commune"))
     if not resolutions:
@@ -35,3 +75,425 @@ def home(request):
             "tasks": resolution.tasks.all(),
         },
     )
+
+
+# --- data entry ---------------------------------------------------------------------
+
+
+def _clerk_periods(user):
+    """Periods of the communes whose targets the clerk leads."""
+    communes = rules.editable_targets(user).values("indicator__resolution__commune")
+    return ReportingPeriod.objects.filter(commune__in=communes).order_by(
+        "-year", "-quarter"
+    )
+
+
+def entry(request):
+    """Send the clerk to the period open for entry (the latest open one)."""
+    if not rules.is_clerk(request.user):
+        raise Http404
+    periods = list(_clerk_periods(request.user))
+    today = timezone.localdate()
+    open_now = [p for p in periods if p.is_open_for_entry(today)]
+    if open_now:
+        return redirect("targets:entry_period", open_now[0].pk)
+    if periods:
+        return redirect("targets:entry_period", periods[0].pk)
+    return render(request, "targets/entry_none.html")
+
+
+def entry_period(request, period_id):
+    if not rules.is_clerk(request.user):
+        raise Http404
+    period = get_object_or_404(_clerk_periods(request.user), pk=period_id)
+    targets = {
+        t.pk: t
+        for t in rules.editable_targets(request.user)
+        .filter(indicator__resolution__commune=period.commune)
+        .select_related("indicator__resolution")
+        .order_by("indicator__resolution", "indicator__number", "order", "code")
+        .distinct()
+        if t.window[0] <= period.key <= t.window[1]
+    }
+    tasks = {
+        t.pk: t
+        for t in rules.editable_tasks(request.user)
+        .filter(resolution__commune=period.commune)
+        .order_by("resolution", "kind", "number")
+        .distinct()
+    }
+    today = timezone.localdate()
+    is_open = period.is_open_for_entry(today)
+    figure_rows = task_rows = None
+    if request.method == "POST":
+        try:
+            figure_rows, task_rows = read_entry(request.POST, targets, tasks)
+        except BadPost:
+            raise Http404 from None
+        submit = request.POST.get("action") == "submit"
+        try:
+            counts = entry_save(
+                request.user,
+                period,
+                figure_rows,
+                task_rows,
+                targets,
+                tasks,
+                submit=submit,
+                today=today,
+            )
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+        except RowErrors:
+            messages.error(
+                request,
+                "Chưa lưu: có ô cần sửa (đánh dấu đỏ bên dưới). Số bạn đã nhập vẫn "
+                "còn trên trang.",
+            )
+        else:
+            if submit:
+                messages.success(
+                    request,
+                    f"Đã lưu và gửi duyệt {counts['submitted']} mục của {period}.",
+                )
+            else:
+                messages.success(
+                    request, f"Đã lưu nháp {counts['saved']} mục thay đổi."
+                )
+            return redirect("targets:entry_period", period.pk)
+
+    rows = _entry_rows(period, targets, figure_rows)
+    task_list = _task_rows(period, tasks, task_rows)
+    return render(
+        request,
+        "targets/entry.html",
+        {
+            "period": period,
+            "periods": _clerk_periods(request.user),
+            "is_open": is_open,
+            "rows": rows,
+            "task_rows": task_list,
+            "task_statuses": TaskStatus.choices,
+            "evidence_accept": evidence_files.ACCEPT,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _entry_rows(period, targets, posted_rows):
+    """One row per target: its figure for the period, the earlier quarters, the
+    status as stored, and what the clerk typed if the POST was refused."""
+    figures = (
+        Figure.objects.filter(target_id__in=targets, period__commune=period.commune)
+        .select_related("period")
+        .annotate(evidence_count=Count("evidence"))
+    )
+    by_target = {}
+    for f in figures:
+        by_target.setdefault(f.target_id, {})[f.period.key] = f
+    posted = {r.target_id: r for r in posted_rows or []}
+    rows = []
+    for pk, target in targets.items():
+        spec = TargetSpec.from_model(target)
+        own = by_target.get(pk, {})
+        values = {q: f.value for q, f in own.items() if q <= period.key}
+        earlier = [(q, own.get(q)) for q in spec.window if q < period.key]
+        current = own.get(period.key)
+        typed = posted.get(pk)
+        rows.append(
+            {
+                "target": target,
+                "figure": current,
+                "earlier": earlier,
+                "progress": evaluate(spec, values, period.key),
+                "posted": typed,
+                "editable": current is None
+                or current.state in (WorkflowState.DRAFT, WorkflowState.RETURNED),
+                # What the inputs show: the refused POST if any, else the stored row.
+                "value_text": typed.raw_value
+                if typed
+                else format_decimal_input(current.value)
+                if current
+                else "",
+                "kind": typed.kind if typed else getattr(current, "kind", "actual"),
+                "note": typed.note if typed else getattr(current, "note", ""),
+                "version": typed.version if typed else getattr(current, "version", 0),
+            }
+        )
+    return rows
+
+
+def _task_rows(period, tasks, posted_rows):
+    updates = {
+        u.task_id: u for u in TaskUpdate.objects.filter(period=period, task__in=tasks)
+    }
+    posted = {r.task_id: r for r in posted_rows or []}
+    rows = []
+    for pk, task in tasks.items():
+        update, typed = updates.get(pk), posted.get(pk)
+        rows.append(
+            {
+                "task": task,
+                "update": update,
+                "posted": typed,
+                "editable": update is None
+                or update.state in (WorkflowState.DRAFT, WorkflowState.RETURNED),
+                "status": typed.status if typed else getattr(update, "status", ""),
+                "narrative": typed.narrative
+                if typed
+                else getattr(update, "narrative", ""),
+                "version": typed.version if typed else getattr(update, "version", 0),
+            }
+        )
+    return rows
+
+
+# --- review by the approver -----------------------------------------------------------
+
+
+def review(request):
+    if not rules.is_approver(request.user):
+        raise Http404
+    submitted = WorkflowState.SUBMITTED
+    periods = ReportingPeriod.objects.annotate(
+        waiting_figures=Count(
+            "figures", filter=Q(figures__state=submitted), distinct=True
+        ),
+        waiting_tasks=Count(
+            "task_updates", filter=Q(task_updates__state=submitted), distinct=True
+        ),
+    ).order_by("-year", "-quarter")
+    return render(request, "targets/review_index.html", {"periods": periods})
+
+
+def review_period(request, period_id):
+    if not rules.is_approver(request.user):
+        raise Http404
+    period = get_object_or_404(ReportingPeriod, pk=period_id)
+    if request.method == "POST":
+        figures = _chosen(request.POST, "f-")
+        updates = _chosen(request.POST, "u-")
+        if figures is None or updates is None:
+            raise Http404
+        action = request.POST.get("action")
+        try:
+            if not figures and not updates:
+                raise WorkflowError("Chưa chọn mục nào.")
+            if action == "approve":
+                n = review_approve(request.user, period, figures, updates)
+                messages.success(request, f"Đã phê duyệt {n} mục; các mục này đã khóa.")
+            elif action == "return":
+                form = ReasonForm(request.POST)
+                if not form.is_valid():
+                    raise WorkflowError(
+                        "Trả lại phải nêu lý do để cán bộ biết cần sửa gì."
+                    )
+                n = review_return(
+                    request.user, period, figures, updates, form.cleaned_data["reason"]
+                )
+                messages.success(request, f"Đã trả lại {n} mục kèm lý do.")
+            else:
+                raise Http404
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+        return redirect("targets:review_period", period.pk)
+
+    figures = (
+        Figure.objects.filter(period=period, state=WorkflowState.SUBMITTED)
+        .select_related("target__indicator", "submitted_by")
+        .annotate(evidence_count=Count("evidence"))
+        .order_by("target__indicator__number", "target__order")
+    )
+    updates = (
+        TaskUpdate.objects.filter(period=period, state=WorkflowState.SUBMITTED)
+        .select_related("task", "submitted_by")
+        .order_by("task__kind", "task__number")
+    )
+    return render(
+        request,
+        "targets/review.html",
+        {
+            "period": period,
+            "figures": figures,
+            "updates": updates,
+            "reason_form": ReasonForm(),
+        },
+    )
+
+
+def _chosen(post, prefix) -> dict | None:
+    """{id: version} of the checked rows; None when a field is malformed."""
+    chosen = {}
+    for name, value in post.items():
+        if not name.startswith(prefix):
+            continue
+        pk, version = name[len(prefix) :], value
+        if not (pk.isdigit() and version.isdigit()) or len(pk) > 12 or len(version) > 9:
+            return None
+        chosen[int(pk)] = int(version)
+    return chosen
+
+
+# --- administrator and approver actions --------------------------------------------
+
+
+@require_POST
+def figure_reopen_view(request, figure_id):
+    if not rules.is_admin(request.user):
+        raise Http404
+    figure = get_object_or_404(Figure, pk=figure_id)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Mở lại số liệu phải nêu lý do.")
+    else:
+        try:
+            figure_reopen(request.user, figure, form.cleaned_data["reason"])
+            messages.success(
+                request, "Đã mở lại số liệu; cán bộ có thể sửa và gửi lại."
+            )
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+    return redirect("targets:history", figure.target_id)
+
+
+@require_POST
+def period_state_view(request, period_id):
+    period = get_object_or_404(ReportingPeriod, pk=period_id)
+    state = request.POST.get("state")
+    if state == PeriodState.OPEN:
+        allowed = rules.is_admin(request.user)
+    elif state == PeriodState.CLOSED:
+        allowed = rules.is_approver(request.user)
+    else:
+        allowed = False
+    if not allowed:
+        raise Http404
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Khóa sổ hoặc mở lại kỳ phải nêu lý do.")
+    else:
+        try:
+            period_set_state(request.user, period, state, form.cleaned_data["reason"])
+            messages.success(
+                request, f"{period}: {period.get_state_display().lower()}."
+            )
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+    return redirect("targets:review_period", period.pk)
+
+
+@require_POST
+def assessment_view(request, target_id, period_id):
+    if not rules.is_approver(request.user):
+        raise Http404
+    target = get_object_or_404(Target, pk=target_id)
+    period = get_object_or_404(
+        ReportingPeriod, pk=period_id, commune=target.indicator.resolution.commune
+    )
+    form = AssessmentForm(request.POST)
+    if form.is_valid():
+        assessment_save(
+            request.user,
+            target,
+            period,
+            form.cleaned_data["verdict"],
+            form.cleaned_data["reason"],
+        )
+        messages.success(request, "Đã ghi đánh giá của người phê duyệt.")
+    else:
+        messages.error(request, "Chưa ghi: chọn đánh giá và nêu lý do.")
+    return redirect(reverse("reports:target", args=[target.pk]) + f"?ky={period.pk}")
+
+
+# --- audit trail --------------------------------------------------------------------
+
+
+def history(request, target_id):
+    target = get_object_or_404(
+        rules.visible_targets(request.user).select_related("indicator"),
+        pk=target_id,
+    )
+    if not rules.can_see_history(request.user):
+        raise Http404
+    records = list(
+        Figure.history.filter(target_id=target.pk)
+        .select_related("history_user", "period")
+        .order_by("history_date", "history_id")
+    )
+    # Each record beside the one before it for the same figure: old → new.
+    last_of = {}
+    entries = []
+    for record in records:
+        entries.append({"record": record, "prev": last_of.get(record.id)})
+        last_of[record.id] = record
+    entries.reverse()
+    return render(
+        request,
+        "targets/history.html",
+        {
+            "target": target,
+            "entries": entries,
+            "can_reopen": rules.is_admin(request.user),
+            "approved": Figure.objects.filter(
+                target=target, state=WorkflowState.APPROVED
+            ).select_related("period"),
+            "reason_form": ReasonForm(),
+        },
+    )
+
+
+# --- evidence ---------------------------------------------------------------------
+
+
+def evidence(request, figure_id):
+    figure = get_object_or_404(
+        Figure.objects.select_related("target", "period").filter(
+            target__in=rules.visible_targets(request.user)
+        ),
+        pk=figure_id,
+    )
+    can_upload = (
+        rules.editable_targets(request.user).filter(pk=figure.target_id).exists()
+        and figure.state in (WorkflowState.DRAFT, WorkflowState.RETURNED)
+        and figure.period.is_open_for_entry(timezone.localdate())
+    )
+    form = EvidenceForm()
+    if request.method == "POST":
+        if not can_upload:
+            raise Http404
+        form = EvidenceForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                evidence_files.attach(request.user, figure, form.cleaned_data["file"])
+            except evidence_files.EvidenceError as exc:
+                form.add_error("file", str(exc))
+            else:
+                messages.success(request, "Đã tải lên minh chứng.")
+                return redirect("targets:evidence", figure.pk)
+    return render(
+        request,
+        "targets/evidence.html",
+        {
+            "figure": figure,
+            "files": figure.evidence.select_related("uploaded_by"),
+            "form": form,
+            "can_upload": can_upload,
+            "max_mb": settings.EVIDENCE_MAX_BYTES // (1024 * 1024),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def evidence_file(request, evidence_id):
+    item = get_object_or_404(
+        Evidence.objects.filter(figure__target__in=rules.visible_targets(request.user)),
+        pk=evidence_id,
+    )
+    response = FileResponse(
+        item.file.open("rb"),
+        as_attachment=True,
+        filename=item.original_name,
+        content_type=item.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,424 @@
+"""Quarterly data entry: draft, submit, return, approve, lock, reopen, conflicts."""
+
+import datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.test import Client, TestCase
+from django.utils import timezone
+
+from targets.models import (
+    Figure,
+    PeriodState,
+    ReportingPeriod,
+    Target,
+    Task,
+    TaskUpdate,
+    WorkflowState,
+)
+from targets.services import demo_load, resolution_load
+
+from .test_loading import DEMO_FILE
+from .test_resolution_fixture import RESOLUTION_FILE
+
+
+class EntryTestCase(TestCase):
+    """The demo cast: kinhte leads Phòng Kinh tế's targets (body A), vanhoa Phòng Văn
+    hóa - Xã hội's (body B); pheduyet approves; daibieu reads; quantri administers."""
+
+    @classmethod
+    def setUpTestData(cls):
+        resolution_load(RESOLUTION_FILE)
+        demo_load(DEMO_FILE, timezone.localdate())
+        users = {u.username: u for u in User.objects.all()}
+        cls.clerk, cls.other_clerk = users["kinhte"], users["vanhoa"]
+        cls.approver, cls.delegate = users["pheduyet"], users["daibieu"]
+        cls.admin = users["quantri"]
+        cls.q3 = ReportingPeriod.objects.get(year=2025, quarter=3)
+        cls.q4 = ReportingPeriod.objects.get(year=2025, quarter=4)
+        targets = {t.code: t for t in Target.objects.all()}
+        cls.grain = targets["2a"]  # body A, sum, at least 3.865,28
+        cls.forest = targets["10a"]  # body A, latest
+        cls.jobs = targets["7b"]  # body B
+        cls.task_a = Task.objects.get(kind="solution", number=1)  # lead: Phòng Kinh tế
+
+    def entry_url(self, period=None):
+        return f"/nhap-so-lieu/{(period or self.q4).pk}/"
+
+    def row(self, target, value, note="", version=0, kind="actual"):
+        pk = target.pk
+        return {
+            f"v-{pk}": value,
+            f"k-{pk}": kind,
+            f"n-{pk}": note,
+            f"ver-{pk}": str(version),
+        }
+
+    def save(self, data, action="save", client=None, user=None, period=None):
+        client = client or self.client
+        if user is not None:
+            client.force_login(user)
+        return client.post(self.entry_url(period), {**data, "action": action})
+
+    def figure(self, target, period=None):
+        return Figure.objects.filter(target=target, period=period or self.q4).first()
+
+
+class DraftAndSubmitTests(EntryTestCase):
+    def test_the_entry_page_lists_only_the_clerks_targets(self):
+        self.client.force_login(self.clerk)
+        response = self.client.get(self.entry_url())
+        self.assertContains(response, f'name="v-{self.grain.pk}"')
+        self.assertNotContains(response, f'name="v-{self.jobs.pk}"')
+        self.assertContains(response, "Tổng sản lượng lương thực có hạt")
+        self.assertNotContains(response, "Số lao động được giải quyết việc làm")
+
+    def test_a_clerk_saves_a_vietnamese_decimal_as_an_exact_draft(self):
+        response = self.save(self.row(self.grain, "1.000,55"), user=self.clerk)
+        self.assertRedirects(response, self.entry_url())
+        figure = self.figure(self.grain)
+        self.assertEqual(figure.value, Decimal("1000.55"))
+        self.assertEqual(figure.state, WorkflowState.DRAFT)
+        self.assertEqual(figure.version, 1)
+        self.assertEqual(figure.updated_by, self.clerk)
+        record = figure.history.get()
+        self.assertEqual(record.history_user, self.clerk)
+        self.assertEqual(record.history_change_reason, "Trang nhập số liệu – lưu nháp")
+
+    def test_the_sum_target_shows_the_year_to_date_total_beside_the_input(self):
+        self.save(self.row(self.grain, "1000"), user=self.clerk)
+        response = self.client.get(self.entry_url())
+        # Q1–Q3 demo: 900 + 1.050,5 + 1.000, plus this quarter's 1.000.
+        self.assertContains(
+            response, "Lũy kế đến Quý IV/2025: <strong>3.950,5</strong>"
+        )
+
+    def test_an_ambiguous_number_is_refused_with_a_message_and_nothing_changes(self):
+        response = self.save(self.row(self.grain, "3.865"), user=self.clerk)
+        self.assertEqual(response.status_code, 400)
+        self.assertContains(response, "3.865", status_code=400)
+        self.assertContains(response, "Chưa lưu", status_code=400)
+        self.assertIsNone(self.figure(self.grain))
+
+    def test_more_decimals_than_allowed_is_an_error_never_rounding(self):
+        response = self.save(self.row(self.grain, "1000,555"), user=self.clerk)
+        self.assertContains(response, "chữ số thập phân", status_code=400)
+        self.assertIsNone(self.figure(self.grain))
+
+    def test_a_behind_figure_needs_an_explanation(self):
+        # Forest cover 40,5 in Q3; 39 at year end misses 40,64: Không đạt.
+        response = self.save(self.row(self.forest, "39"), user=self.clerk)
+        self.assertContains(response, "phải ghi rõ", status_code=400)
+        self.assertContains(response, "nguyên nhân và giải pháp", status_code=400)
+        self.assertIsNone(self.figure(self.forest))
+        response = self.save(
+            self.row(self.forest, "39", note="Cháy rừng tháng 10."), user=self.clerk
+        )
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(self.figure(self.forest).value, Decimal("39"))
+
+    def test_one_bad_row_saves_nothing_and_keeps_what_was_typed(self):
+        data = {**self.row(self.grain, "1000"), **self.row(self.forest, "abc")}
+        response = self.save(data, user=self.clerk)
+        self.assertEqual(response.status_code, 400)
+        self.assertContains(response, 'value="abc"', status_code=400)
+        self.assertContains(response, 'value="1000"', status_code=400)
+        self.assertFalse(
+            Figure.objects.filter(period=self.q4)
+            .exclude(target__code__in=["7b", "6c", "3", "8c", "4a", "4b"])
+            .exists()
+        )
+
+    def test_submit_sends_every_draft_of_the_clerks_targets_and_tasks(self):
+        self.save(self.row(self.grain, "1000"), user=self.clerk)
+        data = {
+            **self.row(self.forest, "40,7", version=0),
+            f"ts-{self.task_a.pk}": "in_progress",
+            f"tn-{self.task_a.pk}": "Đang triển khai giống lúa mới.",
+            f"tver-{self.task_a.pk}": "0",
+        }
+        response = self.save(data, action="submit")
+        self.assertEqual(response.status_code, 302)
+        states = set(
+            Figure.objects.filter(
+                period=self.q4, target__in=[self.grain, self.forest]
+            ).values_list("state", flat=True)
+        )
+        self.assertEqual(states, {WorkflowState.SUBMITTED})
+        update = TaskUpdate.objects.get(task=self.task_a, period=self.q4)
+        self.assertEqual(update.state, WorkflowState.SUBMITTED)
+        grain = self.figure(self.grain)
+        self.assertEqual(grain.submitted_by, self.clerk)
+        reasons = list(
+            grain.history.order_by("history_id").values_list(
+                "history_change_reason", flat=True
+            )
+        )
+        self.assertEqual(
+            reasons, ["Trang nhập số liệu – lưu nháp", "Trang nhập số liệu – gửi duyệt"]
+        )
+
+    def test_a_submitted_figure_cannot_be_changed_by_the_clerk(self):
+        self.save(self.row(self.grain, "1000"), action="submit", user=self.clerk)
+        version = self.figure(self.grain).version
+        response = self.save(self.row(self.grain, "2000", version=version))
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
+
+    def test_a_delayed_task_needs_a_narrative(self):
+        data = {
+            f"ts-{self.task_a.pk}": "delayed",
+            f"tn-{self.task_a.pk}": "",
+            f"tver-{self.task_a.pk}": "0",
+        }
+        response = self.save(data, user=self.clerk)
+        self.assertContains(response, "phải nêu nguyên nhân", status_code=400)
+        self.assertFalse(TaskUpdate.objects.filter(task=self.task_a).exists())
+
+
+class ReviewTests(EntryTestCase):
+    def submit_grain(self, value="1000"):
+        self.save(self.row(self.grain, value), action="submit", user=self.clerk)
+        return self.figure(self.grain)
+
+    def review(self, figure, action, reason="", user=None):
+        client = Client()
+        client.force_login(user or self.approver)
+        return client.post(
+            f"/duyet/{self.q4.pk}/",
+            {f"f-{figure.pk}": str(figure.version), "action": action, "reason": reason},
+        )
+
+    def test_the_approver_sees_what_was_submitted(self):
+        self.submit_grain()
+        self.client.force_login(self.approver)
+        response = self.client.get(f"/duyet/{self.q4.pk}/")
+        self.assertContains(response, "Tổng sản lượng lương thực có hạt")
+        self.assertContains(response, "1.000")
+
+    def test_approval_locks_the_figure_against_the_form_and_a_raw_post(self):
+        figure = self.submit_grain()
+        self.review(figure, "approve")
+        figure.refresh_from_db()
+        self.assertEqual(figure.state, WorkflowState.APPROVED)
+        self.assertEqual(figure.approved_by, self.approver)
+        response = self.save(
+            self.row(self.grain, "5000", version=figure.version), user=self.clerk
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertContains(response, "phê duyệt", status_code=400)
+        self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
+
+    def test_approval_locks_the_figure_in_the_admin(self):
+        figure = self.submit_grain()
+        self.review(figure, "approve")
+        figure.refresh_from_db()
+        self.client.force_login(self.admin)
+        url = f"/admin/targets/figure/{figure.pk}/change/"
+        response = self.client.post(
+            url,
+            {
+                "target": self.grain.pk,
+                "period": self.q4.pk,
+                "value": "5000",
+                "kind": "actual",
+                "note": "",
+                "state": "approved",
+                "state_reason": "",
+            },
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "đã được phê duyệt")
+        self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
+
+    def test_returning_needs_a_reason_and_lets_the_clerk_edit_again(self):
+        figure = self.submit_grain()
+        self.review(figure, "return", reason="")
+        figure.refresh_from_db()
+        self.assertEqual(figure.state, WorkflowState.SUBMITTED)
+        self.review(figure, "return", reason="Số liệu chưa khớp với báo cáo thống kê.")
+        figure.refresh_from_db()
+        self.assertEqual(figure.state, WorkflowState.RETURNED)
+        self.assertEqual(figure.state_reason, "Số liệu chưa khớp với báo cáo thống kê.")
+        self.client.force_login(self.clerk)
+        page = self.client.get(self.entry_url())
+        self.assertContains(page, "Số liệu chưa khớp với báo cáo thống kê.")
+        self.save(self.row(self.grain, "1100", version=figure.version))
+        figure.refresh_from_db()
+        self.assertEqual((figure.value, figure.state), (Decimal("1100"), "draft"))
+        last = figure.history.order_by("-history_id").first()
+        self.assertEqual(last.history_change_reason, "Trang nhập số liệu – lưu nháp")
+
+    def test_each_step_writes_one_audit_row(self):
+        figure = self.submit_grain()
+        self.review(figure, "approve")
+        reasons = list(
+            figure.history.order_by("history_id").values_list(
+                "history_change_reason", "state"
+            )
+        )
+        self.assertEqual(
+            reasons,
+            [
+                ("Trang nhập số liệu – lưu nháp", "draft"),
+                ("Trang nhập số liệu – gửi duyệt", "submitted"),
+                ("Trang duyệt số liệu – phê duyệt", "approved"),
+            ],
+        )
+
+    def test_an_administrator_reopens_an_approved_figure_with_a_reason(self):
+        figure = self.submit_grain()
+        self.review(figure, "approve")
+        self.client.force_login(self.admin)
+        self.client.post(f"/so-lieu/{figure.pk}/mo-lai/", {"reason": ""})
+        figure.refresh_from_db()
+        self.assertEqual(figure.state, WorkflowState.APPROVED)
+        self.client.post(
+            f"/so-lieu/{figure.pk}/mo-lai/", {"reason": "Tỉnh điều chỉnh số liệu."}
+        )
+        figure.refresh_from_db()
+        self.assertEqual(figure.state, WorkflowState.RETURNED)
+        last = figure.history.order_by("-history_id").first()
+        self.assertEqual(
+            last.history_change_reason,
+            "Trang quản trị – mở lại: Tỉnh điều chỉnh số liệu.",
+        )
+        self.assertEqual(last.history_user, self.admin)
+
+    def test_the_approver_cannot_reopen_a_figure(self):
+        figure = self.submit_grain()
+        self.review(figure, "approve")
+        self.client.force_login(self.approver)
+        response = self.client.post(f"/so-lieu/{figure.pk}/mo-lai/", {"reason": "x"})
+        self.assertEqual(response.status_code, 404)
+
+    def test_a_stale_approval_is_refused(self):
+        figure = self.submit_grain()
+        stale = figure.version - 1
+        client = Client()
+        client.force_login(self.approver)
+        client.post(
+            f"/duyet/{self.q4.pk}/", {f"f-{figure.pk}": str(stale), "action": "approve"}
+        )
+        figure.refresh_from_db()
+        self.assertEqual(figure.state, WorkflowState.SUBMITTED)
+
+
+class PeriodLockTests(EntryTestCase):
+    def close_q4(self):
+        self.client.force_login(self.approver)
+        self.client.post(
+            f"/ky/{self.q4.pk}/trang-thai/",
+            {"state": "closed", "reason": "Khóa sổ quý IV."},
+        )
+        self.q4.refresh_from_db()
+
+    def test_closing_a_period_blocks_the_entry_form(self):
+        self.save(self.row(self.grain, "1000"), user=self.clerk)
+        self.close_q4()
+        self.assertEqual(self.q4.state, PeriodState.CLOSED)
+        version = self.figure(self.grain).version
+        response = self.save(
+            self.row(self.grain, "2000", version=version), user=self.clerk
+        )
+        self.assertContains(response, "không còn mở", status_code=400)
+        self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
+
+    def test_closing_a_period_blocks_the_admin(self):
+        self.save(self.row(self.grain, "1000"), user=self.clerk)
+        self.close_q4()
+        figure = self.figure(self.grain)
+        self.client.force_login(self.admin)
+        response = self.client.post(
+            f"/admin/targets/figure/{figure.pk}/change/",
+            {
+                "target": self.grain.pk,
+                "period": self.q4.pk,
+                "value": "2000",
+                "kind": "actual",
+                "note": "",
+                "state": "draft",
+                "state_reason": "",
+            },
+        )
+        self.assertContains(response, "đã khóa sổ")
+        self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
+
+    def test_a_closed_period_takes_no_new_figure_even_through_the_model(self):
+        self.close_q4()
+        figure = Figure(target=self.grain, period=self.q4, value=Decimal("1"))
+        with self.assertRaisesMessage(Exception, "đã khóa sổ"):
+            figure.full_clean()
+
+    def test_only_the_administrator_reopens_a_period_and_it_is_audited(self):
+        self.close_q4()
+        self.client.force_login(self.approver)
+        response = self.client.post(
+            f"/ky/{self.q4.pk}/trang-thai/", {"state": "open", "reason": "x"}
+        )
+        self.assertEqual(response.status_code, 404)
+        self.client.force_login(self.admin)
+        self.client.post(
+            f"/ky/{self.q4.pk}/trang-thai/",
+            {"state": "open", "reason": "Bổ sung số liệu ước."},
+        )
+        self.q4.refresh_from_db()
+        self.assertEqual(self.q4.state, PeriodState.OPEN)
+        last = self.q4.history.order_by("-history_id").first()
+        self.assertEqual(last.history_change_reason, "Bổ sung số liệu ước.")
+        self.assertEqual(last.history_user, self.admin)
+
+    def test_entry_closes_after_the_deadline(self):
+        ReportingPeriod.objects.filter(pk=self.q4.pk).update(
+            deadline=timezone.localdate() - datetime.timedelta(days=1)
+        )
+        response = self.save(self.row(self.grain, "1000"), user=self.clerk)
+        self.assertContains(response, "quá hạn", status_code=400)
+        self.assertIsNone(self.figure(self.grain))
+        page = self.client.get(self.entry_url())
+        self.assertNotContains(page, f'name="v-{self.grain.pk}"')
+
+
+class ConcurrencyTests(EntryTestCase):
+    def test_the_second_of_two_saves_from_the_same_version_gets_a_conflict(self):
+        self.save(self.row(self.grain, "1000"), user=self.clerk)
+        version = self.figure(self.grain).version
+        first, second = Client(), Client()
+        first.force_login(self.clerk)
+        second.force_login(self.clerk)
+        first.get(self.entry_url())
+        second.get(self.entry_url())
+        ok = first.post(
+            self.entry_url(),
+            {**self.row(self.grain, "1200", version=version), "action": "save"},
+        )
+        self.assertEqual(ok.status_code, 302)
+        clash = second.post(
+            self.entry_url(),
+            {**self.row(self.grain, "1300", version=version), "action": "save"},
+        )
+        self.assertContains(clash, "Xung đột", status_code=400)
+        self.assertContains(clash, "Giá trị hiện đang lưu là 1.200", status_code=400)
+        figure = self.figure(self.grain)
+        self.assertEqual(figure.value, Decimal("1200"))
+        self.assertEqual(figure.history.count(), 2)  # the first save and the edit
+
+
+class CsrfTests(EntryTestCase):
+    def test_every_unsafe_endpoint_refuses_a_post_without_a_token(self):
+        figure = Figure.objects.filter(period=self.q3).first()
+        urls = [
+            (self.clerk, self.entry_url()),
+            (self.approver, f"/duyet/{self.q4.pk}/"),
+            (self.approver, f"/ky/{self.q4.pk}/trang-thai/"),
+            (self.admin, f"/so-lieu/{figure.pk}/mo-lai/"),
+            (self.clerk, f"/so-lieu/{figure.pk}/minh-chung/"),
+            (self.approver, f"/chi-tieu/{self.grain.pk}/danh-gia/{self.q4.pk}/"),
+            (self.clerk, "/accounts/logout/"),
+            (self.clerk, "/accounts/password/"),
+        ]
+        for user, url in urls:
+            client = Client(enforce_csrf_checks=True)
+            client.force_login(user)
+            with self.subTest(url=url):
+                self.assertEqual(client.post(url, {"action": "save"}).status_code, 403)
