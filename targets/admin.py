@@ -1,6 +1,24 @@
-from django.contrib import admin
+import hashlib
+import logging
+import os
+
+from django import forms
+from django.contrib import admin, messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST
+from import_export.admin import ImportExportMixin
+from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import models
 from .models import (
     Assessment,
     Assignment,
@@ -13,7 +31,29 @@ from .models import (
     Target,
     Task,
 )
-from .numbers import format_decimal
+from .numbers import VietnameseDecimalField, format_decimal
+from .resources import (
+    AssignmentResource,
+    FigureBatchResource,
+    IndicatorResource,
+    ResponsibleBodyResource,
+    TargetResource,
+    TaskResource,
+    plan_digest,
+    totals_line,
+)
+from .rules import can_import
+from .spreadsheets import (
+    SafeCSV,
+    SafeXLSX,
+    SpreadsheetRejected,
+    check_size,
+    format_for_name,
+    max_bytes,
+    max_rows,
+)
+
+logger = logging.getLogger(__name__)
 
 
 @admin.display(description="kế hoạch", ordering="target_value")
@@ -24,6 +64,264 @@ def planned(obj):
 @admin.display(description="số liệu", ordering="value")
 def figure_value(obj):
     return format_decimal(obj.value)
+
+
+# -- spreadsheet import and export (targets.resources, targets.spreadsheets) --------
+
+PREVIEW_SALT = "targets.admin.import-preview"
+PREVIEW_MAX_AGE = 60 * 60  # seconds during which a preview can be confirmed
+
+
+class SpreadsheetImportForm(ImportForm):
+    """The library's upload form in Vietnamese, refusing a file whose extension does
+    not match the chosen format, or that is too large, before anything reads it."""
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self.formats = formats
+        self.fields["resource"].label = "Loại dữ liệu"
+        self.fields["format"].label = "Định dạng"
+        self.fields["import_file"].label = "Tệp cần nhập"
+        self.fields["import_file"].help_text = (
+            f"Bảng tính .xlsx hoặc tệp .csv (UTF-8), tối đa "
+            f"{format_decimal(max_bytes() // (1024 * 1024))} MB và "
+            f"{format_decimal(max_rows())} dòng; dòng 1 là tiêu đề cột như tệp mẫu. "
+            "Hệ thống chỉ đọc trang tính đầu tiên và không nhận công thức, ô gộp, "
+            "macro."
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        upload, chosen = cleaned.get("import_file"), cleaned.get("format")
+        if upload is None or chosen in (None, ""):
+            return cleaned
+        try:
+            expected = format_for_name(upload.name)
+            check_size(upload.size)
+        except SpreadsheetRejected as error:
+            self.add_error("import_file", error.message)
+            return cleaned
+        if self.formats[int(chosen)] is not expected:
+            self.add_error(
+                "format",
+                f"Tệp “{upload.name}” có đuôi .{expected().get_extension()} nhưng "
+                f"định dạng đã chọn là {self.formats[int(chosen)]().get_title()}. "
+                f"Hãy chọn định dạng {expected().get_title()}.",
+            )
+        return cleaned
+
+
+class PreviewConfirmForm(ConfirmImportForm):
+    # Signed: the stored file's digest and the preview's plan (see process_import).
+    preview = forms.CharField(widget=forms.HiddenInput())
+
+
+class SpreadsheetExportForm(ExportForm):
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self.fields["resource"].label = "Loại dữ liệu"
+        self.fields["format"].label = "Định dạng"
+
+
+class SpreadsheetAdmin(ImportExportMixin):
+    """Import and export through the safe formats of targets.spreadsheets.
+
+    Import is for administrators only (rules.can_import); export for whoever may view
+    the list. The preview writes nothing. Its confirm form carries a signed token
+    with the digest of the stored file and a fingerprint of the preview's plan; the
+    confirm imports that same file in a transaction and writes only if the result
+    has no error and the same plan, so it writes exactly what was previewed or
+    nothing (someone may have approved a figure or closed a period meanwhile)."""
+
+    import_formats = [SafeXLSX, SafeCSV]
+    export_formats = [SafeXLSX, SafeCSV]
+    import_form_class = SpreadsheetImportForm
+    confirm_form_class = PreviewConfirmForm
+    export_form_class = SpreadsheetExportForm
+
+    def has_import_permission(self, request):
+        return can_import(request.user)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def get_urls(self):
+        info = self.get_model_info()
+        view = self.admin_site.admin_view(self.import_template_view)
+        template = path("import/template/", view, name="%s_%s_import_template" % info)
+        return [template, *super().get_urls()]
+
+    def import_template_view(self, request):
+        """An empty workbook with the Vietnamese headers of this resource."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        resource = self.get_import_resource_classes(request)[0]()
+        dataset = resource.export(
+            queryset=self.model.objects.none(), force_native_type=True
+        )
+        response = HttpResponse(
+            SafeXLSX().export_data(dataset), content_type=SafeXLSX.CONTENT_TYPE
+        )
+        name = f"mau-nhap-{self._file_slug()}.xlsx"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def _file_slug(self) -> str:
+        name = str(self.model._meta.verbose_name_plural)
+        return slugify(name.replace("đ", "d").replace("Đ", "D"))
+
+    def _tmp_storage(self, name: str):
+        return self.get_tmp_storage_class()(
+            name=os.path.basename(name),
+            encoding=None,
+            read_mode="rb",
+            **self.get_tmp_storage_class_kwargs(),
+        )
+
+    def import_action(self, request, **kwargs):
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None)
+        if context is None:
+            return response
+        context["title"] = "Nhập từ bảng tính"
+        confirm = context.get("confirm_form")
+        stored = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
+        if confirm is not None:
+            initial = confirm.initial
+            data = self._tmp_storage(initial["import_file_name"]).read()
+            confirm.initial["preview"] = signing.dumps(
+                {
+                    "file": os.path.basename(initial["import_file_name"]),
+                    "format": str(initial["format"]),
+                    "resource": str(initial.get("resource") or ""),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "plan": plan_digest(context["result"]),
+                },
+                salt=PREVIEW_SALT,
+            )
+        elif stored:
+            # A refused file is not kept on the server.
+            try:
+                self._tmp_storage(stored).remove()
+            except OSError:
+                pass
+        return response
+
+    @method_decorator(require_POST)
+    def process_import(self, request, **kwargs):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = self.create_confirm_form(request)
+        if not form.is_valid():
+            return self._import_page(request, "Thiếu thông tin xác nhận nhập.")
+        data = form.cleaned_data
+        try:
+            token = signing.loads(
+                data["preview"], salt=PREVIEW_SALT, max_age=PREVIEW_MAX_AGE
+            )
+        except signing.BadSignature:
+            return self._import_page(
+                request, "Phiên xem trước không hợp lệ hoặc đã quá một giờ."
+            )
+        storage = self._tmp_storage(data["import_file_name"])
+        try:
+            raw = storage.read()
+        except OSError:
+            return self._import_page(request, "Tệp đã xem trước không còn trên máy.")
+        if token != {
+            "file": data["import_file_name"],
+            "format": data["format"],
+            "resource": data.get("resource") or "",
+            "sha256": hashlib.sha256(raw).hexdigest(),
+            "plan": token["plan"],
+        }:
+            return self._import_page(request, "Tệp hoặc lựa chọn khác lúc xem trước.")
+        input_format = self.get_import_formats()[int(data["format"])]()
+        try:
+            dataset = input_format.create_dataset(raw)
+        except SpreadsheetRejected as error:
+            return self._import_page(request, error.message)
+        with transaction.atomic():
+            result = self.process_dataset(dataset, form, request, **kwargs)
+            if result.has_errors() or result.has_validation_errors():
+                problem = "Tệp có lỗi (xem danh sách bên dưới)."
+            elif plan_digest(result) != token["plan"]:
+                problem = (
+                    "Dữ liệu đã thay đổi kể từ lúc xem trước (có người vừa sửa, "
+                    "duyệt số liệu hoặc khóa kỳ báo cáo)."
+                )
+            else:
+                problem = None
+                response = self.process_result(result, request)
+            if problem:
+                transaction.set_rollback(True)
+        if problem:
+            return self._import_page(request, problem, result)
+        storage.remove()
+        return response
+
+    def _import_page(self, request, problem: str, result=None):
+        """The upload page again, after a confirm that wrote nothing."""
+        messages.error(
+            request,
+            f"{problem} Không có gì được ghi vào cơ sở dữ liệu. Hãy tải tệp lên và "
+            "xem trước lại.",
+        )
+        form = self.get_import_form_class(request)(
+            self.get_import_formats(), self.get_import_resource_classes(request)
+        )
+        resource = self.get_import_resource_classes(request)[0]()
+        context = self.get_import_context_data()
+        context.update(self.admin_site.each_context(request))
+        context.update(
+            {
+                "title": "Nhập từ bảng tính",
+                "form": form,
+                "opts": self.model._meta,
+                "media": self.media + form.media,
+                "result": result,
+                "import_error_display": self.import_error_display,
+                "fields_list": [
+                    (
+                        resource.get_display_name(),
+                        [f.column_name for f in resource.get_user_visible_fields()],
+                    )
+                ],
+            }
+        )
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, [self.import_template_name], context)
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, SpreadsheetRejected):
+            form.add_error("import_file", e.message)
+            return
+        logger.warning("import: unreadable file", exc_info=e)
+        form.add_error(
+            "import_file",
+            "Không đọc được tệp. Hãy kiểm tra đây là bảng tính .xlsx hoặc tệp .csv "
+            "lưu bằng mã UTF-8, và đã chọn đúng định dạng.",
+        )
+
+    def add_success_message(self, result, request):
+        messages.success(
+            request,
+            f"Đã nhập {self.model._meta.verbose_name_plural}: {totals_line(result)}.",
+        )
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        # Native values, so that the formats tell numbers from text by type: a
+        # number stays a number, a text starting with "-" or "=" is escaped.
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        kwargs["force_native_type"] = True
+        return file_format.export_data(
+            self.get_data_for_export(request, queryset, **kwargs)
+        )
+
+    def get_export_filename(self, request, queryset, file_format):
+        date = timezone.localdate().strftime("%Y-%m-%d")
+        return f"{self._file_slug()}-{date}.{file_format.get_extension()}"
 
 
 @admin.register(Commune)
@@ -55,7 +353,8 @@ class TargetInline(admin.TabularInline):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(admin.ModelAdmin):
+class IndicatorAdmin(SpreadsheetAdmin, admin.ModelAdmin):
+    resource_classes = [IndicatorResource]
     list_display = ["number", "area", "short_text", "resolution"]
     list_filter = ["resolution", "area"]
     search_fields = ["text"]
@@ -74,7 +373,8 @@ class AssignmentInline(admin.TabularInline):
 
 
 @admin.register(Target)
-class TargetAdmin(admin.ModelAdmin):
+class TargetAdmin(SpreadsheetAdmin, admin.ModelAdmin):
+    resource_classes = [TargetResource]
     list_display = [
         "code",
         "name",
@@ -133,7 +433,8 @@ class TargetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(SpreadsheetAdmin, admin.ModelAdmin):
+    resource_classes = [TaskResource]
     list_display = ["kind", "number", "summary", "resolution"]
     list_filter = ["resolution", "kind"]
     search_fields = ["text"]
@@ -141,7 +442,8 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResponsibleBody)
-class ResponsibleBodyAdmin(admin.ModelAdmin):
+class ResponsibleBodyAdmin(SpreadsheetAdmin, admin.ModelAdmin):
+    resource_classes = [ResponsibleBodyResource]
     list_display = ["name", "short_name", "kind", "named_in_text", "commune"]
     list_filter = ["commune", "kind", "named_in_text"]
     search_fields = ["name", "short_name"]
@@ -149,7 +451,8 @@ class ResponsibleBodyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(SpreadsheetAdmin, admin.ModelAdmin):
+    resource_classes = [AssignmentResource]
     list_display = ["body", "role", "target", "task", "is_assumption"]
     list_filter = ["role", "is_assumption", "body"]
     search_fields = ["body__name", "target__code", "target__name", "task__text"]
@@ -163,8 +466,46 @@ class ReportingPeriodAdmin(admin.ModelAdmin):
     list_filter = ["commune", "year", "state"]
 
 
+class FigureAdminForm(forms.ModelForm):
+    """The figure's value read by the strict Vietnamese parser, with the target's
+    decimals and sign (a new figure gets the column's limits here and the target's
+    from Figure.clean once the target is chosen)."""
+
+    value = VietnameseDecimalField(
+        label="số liệu",
+        decimal_places=models.VALUE_DECIMAL_PLACES,
+        allow_negative=True,
+    )
+
+    class Meta:
+        model = Figure
+        fields = [
+            "target",
+            "period",
+            "value",
+            "kind",
+            "note",
+            "state",
+            "state_reason",
+            "is_demo",
+            "submitted_at",
+            "submitted_by",
+            "approved_at",
+            "approved_by",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.target_id:
+            target = self.instance.target
+            self.fields["value"].decimal_places = target.decimal_places
+            self.fields["value"].allow_negative = target.allows_negative
+
+
 @admin.register(Figure)
-class FigureAdmin(SimpleHistoryAdmin):
+class FigureAdmin(SpreadsheetAdmin, SimpleHistoryAdmin):
+    resource_classes = [FigureBatchResource]
+    form = FigureAdminForm
     list_display = [
         "target",
         "period",
@@ -180,6 +521,13 @@ class FigureAdmin(SimpleHistoryAdmin):
     list_select_related = ["target", "period", "updated_by"]
     autocomplete_fields = ["target"]
     readonly_fields = ["version", "updated_at", "updated_by"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.version += 1
+        obj.updated_by = request.user
+        obj._change_reason = models.VIA_ADMIN
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Assessment)

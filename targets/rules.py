@@ -66,7 +66,7 @@ def body_ids(user) -> set[int]:
 
 
 def editable_targets(user) -> QuerySet[Target]:
-    """Targets whose figures the user may enter: those led by one of the clerk's bodies."""
+    """Targets whose figures the user may enter: led by one of the clerk's bodies."""
     if not is_clerk(user):
         return Target.objects.none()
     return Target.objects.filter(

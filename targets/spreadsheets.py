@@ -1,0 +1,705 @@
+"""Reading and writing spreadsheets safely: the two file formats behind every import
+and export (xlsx and csv).
+
+django-import-export's own formats trust the file: its xlsx reader opens the workbook
+read-only with cached values, so merged cells and formula cells without a value read
+as empty cells, and its exports write text such as "=HYPERLINK(…)" as a live formula.
+`SafeXLSX` and `SafeCSV` replace them. Before a file is parsed they check, cheapest
+first, and refuse with a Vietnamese message that says what is wrong and what to do:
+
+- the size (setting IMPORT_MAX_BYTES, default 5 MB), from the upload's size alone;
+- that the content is what the extension says: an xlsx is a zip holding
+  [Content_Types].xml and a workbook; a csv is UTF-8 text (with or without a BOM),
+  not binary, not a renamed workbook;
+- zip bombs, from the zip's directory only (declared sizes, compression ratio, number
+  of parts), before anything is decompressed: zipfile never inflates a part past its
+  declared size, so the declared sizes bound what openpyxl may read afterwards;
+- macros and active content (vbaProject.bin, Excel 4 macro sheets, ActiveX, the
+  macro-enabled content types), encrypted parts, XML with a DOCTYPE (entity bombs);
+- then one streaming pass over the first worksheet's XML, which stops at the first
+  problem: more than IMPORT_MAX_ROWS rows (default 20,000), a formula cell, a merged
+  range. Every formula is refused, with or without a cached value: a cached value may
+  be stale and the portal never evaluates formulas, so the message asks for values
+  (Copy, Paste Special → Values). Only then does openpyxl read the values.
+
+Only the first worksheet is read. Rows keep their place: dataset row n is sheet row
+n + 1 (row 1 holds the headers), so messages can name the cell. Trailing empty rows
+are dropped; empty rows in between stay (the resources skip them).
+
+Exports never carry a live formula: text starting with = + - @ tab or CR is written
+as a text cell with Excel's quote prefix in xlsx, and with a leading apostrophe in
+csv (OWASP's advice); the csv reader removes that apostrophe again so that export →
+import round-trips. Numbers stay numbers: Decimal cells in xlsx with a grouping
+format (Excel shows them in the reader's locale), `format_decimal_input` text in csv.
+Callers pass native values (resource.export(force_native_type=True)) so that a
+number and a text that looks like one are told apart by type.
+"""
+
+import csv
+import datetime
+import io
+import posixpath
+import pyexpat
+import unicodedata
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import tablib
+from django.conf import settings
+from import_export.formats import base_formats
+
+from .numbers import format_decimal, format_decimal_input
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_ROWS = 20_000
+# A zip whose parts inflate past this, or one large part more than MAX_RATIO times its
+# compressed size, is a zip bomb. A real 10,000-row sheet compresses about 12 times.
+DEFAULT_MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
+MAX_RATIO = 200
+RATIO_CHECK_FROM = 1024 * 1024
+MAX_PARTS = 1000
+MAX_COLUMNS = 100
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_WORKBOOK_TYPES = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+}
+_MACRO_TYPE_MARKS = ("macroenabled", "vbaproject", "activex", "binary.macro")
+_MACRO_PARTS = ("vbaproject.bin", "xl/macrosheets/", "xl/activex/", "xl/dialogsheets/")
+_RELS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+_TO_EXCEL = (
+    "Hãy mở tệp bằng Excel và chọn Tệp → Lưu thành → Sổ làm việc Excel (*.xlsx)."
+)
+_TO_CSV = "Trong Excel, chọn Tệp → Lưu thành → CSV UTF-8 (phân cách bằng dấu phẩy)."
+
+
+class SpreadsheetRejected(ValueError):
+    """A file refused before import, with the Vietnamese message to show."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def max_bytes() -> int:
+    return getattr(settings, "IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def max_rows() -> int:
+    return getattr(settings, "IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)
+
+
+def max_uncompressed_bytes() -> int:
+    return getattr(
+        settings, "IMPORT_MAX_UNCOMPRESSED_BYTES", DEFAULT_MAX_UNCOMPRESSED_BYTES
+    )
+
+
+def _megabytes(size: int) -> str:
+    return format_decimal(Decimal(size) / Decimal(1024 * 1024), 1) + " MB"
+
+
+def check_size(size: int) -> None:
+    """Refuse a file larger than IMPORT_MAX_BYTES, from its size alone."""
+    limit = max_bytes()
+    if size > limit:
+        raise SpreadsheetRejected(
+            f"Tệp nặng {_megabytes(size)}, vượt giới hạn {_megabytes(limit)}. "
+            "Hãy chia số liệu thành nhiều tệp nhỏ hơn, hoặc xóa các trang tính, "
+            "hình ảnh không cần thiết rồi nhập lại.",
+            "too_big",
+        )
+
+
+def format_for_name(name: str) -> type[base_formats.Format]:
+    """The format a file's extension promises; refuses every other extension."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xlsx":
+        return SafeXLSX
+    if suffix == ".csv":
+        return SafeCSV
+    if suffix in (".xlsm", ".xltm", ".xlsb", ".xlam"):
+        raise _macro_file()
+    if suffix in (".xls", ".xlt"):
+        raise SpreadsheetRejected(
+            f"Tệp “{name}” là định dạng Excel cũ (.xls), hệ thống không đọc. "
+            + _TO_EXCEL,
+            "old_excel",
+        )
+    raise SpreadsheetRejected(
+        f"Tệp “{name}” không phải bảng tính .xlsx hoặc .csv. Hệ thống chỉ nhận "
+        "hai định dạng này.",
+        "extension",
+    )
+
+
+def read_file(path: Path) -> tablib.Dataset:
+    """Read a spreadsheet from disk: extension, then size, then content."""
+    path = Path(path)
+    file_format = format_for_name(path.name)
+    check_size(path.stat().st_size)
+    return file_format().create_dataset(path.read_bytes())
+
+
+def cell_name(column: int, row: int) -> str:
+    """Excel's name for a cell, from 1-based indices: (3, 5) → "C5"."""
+    letters = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row}"
+
+
+def normalize_header(value: object) -> str:
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _is_blank(values) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
+def _macro_file() -> SpreadsheetRejected:
+    return SpreadsheetRejected(
+        "Tệp có chứa macro hoặc mã lệnh (VBA, ActiveX). Vì an toàn, hệ thống không "
+        "nhận tệp loại này. Hãy lưu lại thành Sổ làm việc Excel (*.xlsx) – không "
+        "có macro – rồi nhập lại.",
+        "macro",
+    )
+
+
+def _zip_bomb(detail: str) -> SpreadsheetRejected:
+    return SpreadsheetRejected(
+        f"Tệp nén bất thường ({detail}), có thể là “bom nén” làm treo máy chủ. "
+        "Hệ thống không mở tệp này. Nếu đây là bảng tính thật, hãy mở bằng Excel, "
+        "chép số liệu sang một sổ làm việc mới và lưu lại.",
+        "zip_bomb",
+    )
+
+
+def _not_xlsx(data: bytes) -> SpreadsheetRejected:
+    if data.startswith(_OLE_MAGIC):
+        return SpreadsheetRejected(
+            "Tệp có đuôi .xlsx nhưng thực ra là định dạng Excel cũ (.xls) hoặc "
+            "tệp đặt mật khẩu. Hãy bỏ mật khẩu nếu có. " + _TO_EXCEL,
+            "wrong_type",
+        )
+    head = data[:4096]
+    if head and b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return SpreadsheetRejected(
+                "Tệp có đuôi .xlsx nhưng nội dung là văn bản (có thể là tệp CSV "
+                "bị đổi tên). Hãy đổi đuôi tệp thành .csv, hoặc mở bằng Excel và "
+                "lưu thành Sổ làm việc Excel (*.xlsx).",
+                "wrong_type",
+            )
+    return SpreadsheetRejected(
+        "Tệp có đuôi .xlsx nhưng không phải là bảng tính Excel hợp lệ. " + _TO_EXCEL,
+        "wrong_type",
+    )
+
+
+# -- xlsx: checks on the zip and the XML --------------------------------------------
+
+
+class _Stop(Exception):
+    """Ends a streaming parse early, once it has seen what it needs."""
+
+
+def _parser(start=None, end=None) -> pyexpat.XMLParserType:
+    parser = pyexpat.ParserCreate(namespace_separator=" ")
+    parser.buffer_text = True
+
+    def doctype(*args):
+        raise SpreadsheetRejected(
+            "Tệp chứa khai báo XML lạ (DOCTYPE), không có trong bảng tính Excel "
+            "thật. Vì an toàn, hệ thống không mở tệp này. " + _TO_EXCEL,
+            "doctype",
+        )
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
+    if start:
+        parser.StartElementHandler = start
+    if end:
+        parser.EndElementHandler = end
+    return parser
+
+
+def _parse_part(archive: zipfile.ZipFile, name: str, parser) -> None:
+    try:
+        with archive.open(name) as stream:
+            while chunk := stream.read(1 << 16):
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _Stop:
+        pass
+    except (pyexpat.ExpatError, zipfile.BadZipFile, EOFError, OSError) as error:
+        raise SpreadsheetRejected(
+            f"Tệp bị hỏng (không đọc được phần “{name}”). " + _TO_EXCEL,
+            "corrupt",
+        ) from error
+
+
+def _local(name: str) -> str:
+    return name.rpartition(" ")[2]
+
+
+def _check_archive(data: bytes) -> zipfile.ZipFile:
+    if not data.startswith(_ZIP_MAGIC):
+        raise _not_xlsx(data)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
+        raise _not_xlsx(b"") from error
+    if len(infos) > MAX_PARTS:
+        raise _zip_bomb(f"{len(infos)} phần bên trong")
+    cap = max_uncompressed_bytes()
+    total = 0
+    for info in infos:
+        name = info.filename.lower()
+        if any(mark in name for mark in _MACRO_PARTS):
+            raise _macro_file()
+        if info.flag_bits & 0x1:
+            raise SpreadsheetRejected(
+                "Tệp được đặt mật khẩu. Hãy mở bằng Excel, bỏ mật khẩu rồi lưu "
+                "lại thành Sổ làm việc Excel (*.xlsx).",
+                "encrypted",
+            )
+        total += info.file_size
+        if total > cap:
+            raise _zip_bomb(
+                f"giải nén ra hơn {_megabytes(cap)} từ một tệp {_megabytes(len(data))}"
+            )
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_CHECK_FROM and ratio > MAX_RATIO:
+            raise _zip_bomb(f"phần “{info.filename}” nén {int(ratio)} lần")
+    if "[Content_Types].xml" not in archive.namelist():
+        raise SpreadsheetRejected(
+            "Tệp nén này không phải là bảng tính Excel (thiếu [Content_Types].xml). "
+            + _TO_EXCEL,
+            "wrong_type",
+        )
+    return archive
+
+
+def _workbook_part(archive: zipfile.ZipFile) -> str:
+    """The workbook's part name, from [Content_Types].xml; refuses macro types."""
+    overrides: dict[str, str] = {}
+
+    def start(name, attrs):
+        content_type = attrs.get("ContentType", "").lower()
+        if any(mark in content_type for mark in _MACRO_TYPE_MARKS):
+            raise _macro_file()
+        if _local(name) == "Override":
+            overrides[attrs.get("PartName", "").lstrip("/")] = content_type
+
+    _parse_part(archive, "[Content_Types].xml", _parser(start))
+    for part, content_type in overrides.items():
+        if content_type in _WORKBOOK_TYPES:
+            return part
+    raise SpreadsheetRejected(
+        "Tệp nén này không phải là bảng tính Excel (không có sổ làm việc; có thể là "
+        "tệp Word hoặc PowerPoint bị đổi tên). " + _TO_EXCEL,
+        "wrong_type",
+    )
+
+
+def _first_worksheet(archive: zipfile.ZipFile, workbook: str) -> str:
+    """The part of the workbook's first worksheet, the one openpyxl lists first."""
+    sheet_ids: list[str] = []
+
+    def sheet(name, attrs):
+        if _local(name) == "sheet":
+            sheet_ids.append(attrs.get(f"{_RELS_NS} id", ""))
+
+    _parse_part(archive, workbook, _parser(sheet))
+    folder, file_name = posixpath.split(workbook)
+    rels_name = posixpath.join(folder, "_rels", file_name + ".rels")
+    targets: dict[str, str] = {}
+
+    def relationship(name, attrs):
+        if _local(name) == "Relationship" and attrs.get("Type", "").endswith(
+            "/worksheet"
+        ):
+            target = attrs.get("Target", "")
+            if target.startswith("/"):
+                part = target.lstrip("/")
+            else:
+                part = posixpath.normpath(posixpath.join(folder, target))
+            targets[attrs.get("Id", "")] = part
+
+    if rels_name in archive.namelist():
+        _parse_part(archive, rels_name, _parser(relationship))
+    for sheet_id in sheet_ids:
+        part = targets.get(sheet_id)
+        if part in archive.namelist():
+            return part
+    raise SpreadsheetRejected(
+        "Sổ làm việc không có trang tính nào để đọc. " + _TO_EXCEL, "empty"
+    )
+
+
+def _check_prologs(archive: zipfile.ZipFile, skip: set[str]) -> None:
+    """openpyxl parses the other XML parts itself: refuse a DOCTYPE in any of them,
+    reading each only up to its first element."""
+
+    def first_element(name, attrs):
+        raise _Stop
+
+    for info in archive.infolist():
+        name = info.filename
+        if name in skip or not name.lower().endswith((".xml", ".rels")):
+            continue
+        _parse_part(archive, name, _parser(first_element))
+
+
+class SheetFacts:
+    """What one pass over a worksheet's XML found: the extent of the cells that hold
+    a value. Raises SpreadsheetRejected at the first formula or merged range, or once
+    there are more rows than allowed."""
+
+    def __init__(self, row_limit: int) -> None:
+        self.row_limit = row_limit
+        self.rows = 0  # rows holding at least one value, the header included
+        self.last_row = 0
+        self.last_column = 0
+        self._row = 0
+        self._column = 0
+        self._ref = ""
+        self._row_has_value = False
+        self._formula = False
+        self._value = False
+
+    def start(self, name: str, attrs: dict) -> None:
+        local = _local(name)
+        if local == "c":
+            ref = attrs.get("r")
+            if ref:
+                letters = ref.rstrip("0123456789")
+                self._column = _column_index(letters)
+                self._row = int(ref[len(letters) :] or self._row)
+            else:
+                self._column += 1
+            self._ref = ref or cell_name(self._column, self._row)
+            self._formula = self._value = False
+        elif local in ("v", "is"):
+            self._value = True
+        elif local == "f":
+            self._formula = True
+        elif local == "row":
+            ref = attrs.get("r")
+            self._row = int(ref) if ref and ref.isdigit() else self._row + 1
+            self._column = 0
+            self._row_has_value = False
+        elif local == "mergeCell":
+            raise SpreadsheetRejected(
+                f"Ô {attrs.get('ref', '?')} đang gộp (merge). Hệ thống không đoán "
+                "giá trị của ô gộp. Hãy chọn vùng đó, bỏ gộp ô (Unmerge) và ghi "
+                "đủ giá trị vào từng ô, rồi nhập lại.",
+                "merged",
+            )
+
+    def end(self, name: str) -> None:
+        local = _local(name)
+        if local == "c":
+            if self._formula:
+                raise _formula(self._ref, cached=self._value)
+            if self._value:
+                self._row_has_value = True
+                self.last_column = max(self.last_column, self._column)
+        elif local == "row" and self._row_has_value:
+            self.rows += 1
+            self.last_row = max(self.last_row, self._row)
+            if self.rows > self.row_limit + 1:
+                raise _too_many_rows(self.row_limit)
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters.upper():
+        index = index * 26 + ord(letter) - 64
+    return index
+
+
+def _formula(ref: str, *, cached: bool) -> SpreadsheetRejected:
+    paste = (
+        "Hãy chọn các ô, Sao chép (Ctrl+C) rồi Dán đặc biệt → Giá trị (Paste "
+        "Values), lưu lại và nhập lại."
+    )
+    if cached:
+        return SpreadsheetRejected(
+            f"Ô {ref} là công thức. Hệ thống chỉ nhận giá trị, không nhận công thức "
+            f"(kết quả lưu sẵn của công thức có thể đã cũ). {paste}",
+            "formula",
+        )
+    return SpreadsheetRejected(
+        f"Ô {ref} là công thức nhưng chưa có giá trị tính sẵn (tệp do phần mềm "
+        "khác tạo, chưa mở bằng Excel), nên đọc ra sẽ là ô trống. Hệ thống không "
+        f"tự tính công thức. Hãy mở tệp bằng Excel rồi: {paste[0].lower()}"
+        f"{paste[1:]}",
+        "formula",
+    )
+
+
+def _too_many_rows(limit: int) -> SpreadsheetRejected:
+    return SpreadsheetRejected(
+        f"Tệp có hơn {format_decimal(limit)} dòng số liệu, vượt giới hạn "
+        f"{format_decimal(limit)} dòng mỗi lần nhập. Hãy chia thành nhiều tệp nhỏ "
+        "hơn.",
+        "too_many_rows",
+    )
+
+
+def inspect_xlsx(data: bytes) -> tuple[str, SheetFacts]:
+    """Run every check on an xlsx file; return its first worksheet's part name and
+    what the scan of that sheet found."""
+    check_size(len(data))
+    archive = _check_archive(data)
+    workbook = _workbook_part(archive)
+    sheet = _first_worksheet(archive, workbook)
+    facts = SheetFacts(max_rows())
+    _parse_part(archive, sheet, _parser(facts.start, facts.end))
+    _check_prologs(archive, skip={"[Content_Types].xml", workbook, sheet})
+    if facts.last_column > MAX_COLUMNS:
+        raise SpreadsheetRejected(
+            f"Trang tính có dữ liệu tới cột {cell_name(facts.last_column, 1)[:-1]}, "
+            f"quá {MAX_COLUMNS} cột. Hãy xóa các cột thừa ở bên phải bảng rồi nhập "
+            "lại.",
+            "too_many_columns",
+        )
+    return sheet, facts
+
+
+def _no_rows() -> SpreadsheetRejected:
+    return SpreadsheetRejected(
+        "Tệp không có dòng số liệu nào dưới dòng tiêu đề. Dòng 1 là tiêu đề cột, "
+        "số liệu bắt đầu từ dòng 2.",
+        "empty",
+    )
+
+
+def _dataset(rows: list[list], headers: list) -> tablib.Dataset:
+    while rows and _is_blank(rows[-1]):
+        rows.pop()
+    if not rows:
+        raise _no_rows()
+    dataset = tablib.Dataset(headers=[normalize_header(h) for h in headers])
+    for row in rows:
+        dataset.append(row)
+    return dataset
+
+
+class SafeXLSX(base_formats.XLSX):
+    """xlsx with the checks above on import and formula-proof cells on export."""
+
+    def create_dataset(self, in_stream: bytes) -> tablib.Dataset:
+        import openpyxl
+
+        data = bytes(in_stream)
+        _sheet, facts = inspect_xlsx(data)
+        if facts.last_row == 0:
+            raise _no_rows()
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            rows = [
+                list(values)
+                for values in book.worksheets[0].iter_rows(
+                    min_row=1,
+                    max_row=facts.last_row,
+                    max_col=facts.last_column,
+                    values_only=True,
+                )
+            ]
+        finally:
+            book.close()
+        if not rows:
+            raise _no_rows()
+        return _dataset(rows[1:], rows[0])
+
+    def export_data(self, dataset: tablib.Dataset, **kwargs) -> bytes:
+        import openpyxl
+        from openpyxl.styles import Font
+
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet(title=(dataset.title or "Dữ liệu")[:31])
+        for index, header in enumerate(dataset.headers or [], start=1):
+            width = min(max(len(str(header)) + 4, 12), 60)
+            sheet.column_dimensions[cell_name(index, 1)[:-1]].width = width
+        sheet.freeze_panes = "A2"
+        bold = Font(bold=True)
+        header_cells = []
+        for header in dataset.headers or []:
+            cell = _xlsx_cell(sheet, str(header))
+            cell.font = bold
+            header_cells.append(cell)
+        sheet.append(header_cells)
+        for row in dataset:
+            sheet.append([_xlsx_cell(sheet, value) for value in row])
+        stream = io.BytesIO()
+        book.save(stream)
+        return stream.getvalue()
+
+
+def _xlsx_cell(sheet, value: object):
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, bool):
+        value = "Có" if value else "Không"
+    if isinstance(value, Decimal):
+        value = _tidy(value)
+        cell = WriteOnlyCell(sheet, value=value)
+        places = max(0, -value.as_tuple().exponent)
+        cell.number_format = "#,##0" + ("." + "0" * places if places else "")
+        return cell
+    if isinstance(value, int | float):
+        return WriteOnlyCell(sheet, value=value)
+    if isinstance(value, datetime.date):
+        value = value.strftime("%d/%m/%Y")
+    text = "" if value is None else ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
+    cell = WriteOnlyCell(sheet, value=text or None)
+    if text.startswith(FORMULA_PREFIXES):
+        # openpyxl would store "=…" as a formula; a quoted text cell stays text even
+        # when someone edits it in Excel.
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
+def _tidy(value: Decimal) -> Decimal:
+    """The value as written: no exponent (Decimal("1E+1") is 10)."""
+    if value.as_tuple().exponent > 0:
+        return value.quantize(Decimal(1))
+    return value
+
+
+# -- csv ------------------------------------------------------------------------------
+
+
+class SafeCSV(base_formats.CSV):
+    """UTF-8 csv, read as bytes so that the checks, not the temp storage, decode it."""
+
+    def is_binary(self) -> bool:
+        return True
+
+    def get_read_mode(self) -> str:
+        return "rb"
+
+    def create_dataset(self, in_stream: bytes | str) -> tablib.Dataset:
+        data = in_stream.encode("utf-8") if isinstance(in_stream, str) else in_stream
+        data = bytes(data)
+        check_size(len(data))
+        text = _decode_csv(data)
+        first_line = text.split("\n", 1)[0]
+        delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+        limit = max_rows()
+        records: list[list[str]] = []
+        non_blank = 0
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            for record in reader:
+                records.append(record)
+                if not _is_blank(record):
+                    non_blank += 1
+                    if non_blank > limit + 1:
+                        raise _too_many_rows(limit)
+        except csv.Error as error:
+            raise SpreadsheetRejected(
+                f"Tệp CSV bị lỗi ở dòng {reader.line_num}: có dấu ngoặc kép không "
+                "đóng hoặc một ô quá dài. " + _TO_CSV,
+                "corrupt",
+            ) from error
+        if not records:
+            raise _no_rows()
+        headers, rows = records[0], records[1:]
+        width = len(headers)
+        for number, row in enumerate(rows, start=2):
+            extra = [v for v in row[width:] if v.strip()]
+            if extra:
+                raise SpreadsheetRejected(
+                    f"Dòng {number} có nhiều ô hơn dòng tiêu đề (ô thừa: "
+                    f"“{extra[0][:40]}”). Có thể một ô chứa dấu phân cách mà không "
+                    "đặt trong ngoặc kép. " + _TO_CSV,
+                    "columns",
+                )
+            row[:] = [_unescape(v) for v in row[:width]] + [""] * (width - len(row))
+        return _dataset(rows, headers)
+
+    def export_data(self, dataset: tablib.Dataset, **kwargs) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow([_csv_cell(h) for h in dataset.headers or []])
+        for row in dataset:
+            writer.writerow([_csv_cell(value) for value in row])
+        # The BOM makes Excel open the file as UTF-8 (Vietnamese letters intact).
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _decode_csv(data: bytes) -> str:
+    if data.startswith(_ZIP_MAGIC):
+        raise SpreadsheetRejected(
+            "Tệp có đuôi .csv nhưng thực ra là bảng tính Excel (.xlsx). Hãy chọn "
+            "định dạng xlsx hoặc đổi đuôi tệp thành .xlsx.",
+            "wrong_type",
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpreadsheetRejected(
+            "Tệp CSV được lưu bằng mã UTF-16 (“Unicode Text”), hệ thống chỉ đọc "
+            "UTF-8. " + _TO_CSV,
+            "encoding",
+        )
+    if data.startswith(_OLE_MAGIC) or b"\x00" in data:
+        raise SpreadsheetRejected(
+            "Tệp có đuôi .csv nhưng không phải là văn bản (có ký tự nhị phân). "
+            + _TO_CSV,
+            "wrong_type",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SpreadsheetRejected(
+            f"Tệp CSV không ở mã UTF-8 (ký tự không đọc được ở dòng {line}); có thể "
+            "tệp được lưu bằng bảng mã cũ như TCVN3 hay Windows-1258. " + _TO_CSV,
+            "encoding",
+        ) from error
+
+
+def _unescape(text: str) -> str:
+    """Undo the export's apostrophe before = + - @ tab CR."""
+    if text.startswith("'") and text[1:2] and text[1:].startswith(FORMULA_PREFIXES):
+        return text[1:]
+    return text
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Có" if value else "Không"
+    if isinstance(value, Decimal):
+        return format_decimal_input(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format_decimal_input(Decimal(repr(value)))
+    if isinstance(value, datetime.date):
+        return value.strftime("%d/%m/%Y")
+    text = str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text

@@ -1,0 +1,70 @@
+"""Login throttling locks the (username, IP) pair with a cool-off, never a whole IP:
+a commune sits behind one NAT address."""
+
+from axes.models import AccessAttempt
+from django.test import override_settings
+
+from .test_entry import EntryTestCase
+
+PASSWORD = "khoenon-demo-2025"
+
+
+class LoginThrottleTests(EntryTestCase):
+    def attempt(self, username, password, ip="203.0.113.7"):
+        return self.client.post(
+            "/accounts/login/",
+            {"username": username, "password": password},
+            REMOTE_ADDR=ip,
+        )
+
+    def test_a_mistyping_clerk_is_locked_but_a_colleague_on_the_same_ip_is_not(self):
+        for _ in range(5):
+            self.attempt("kinhte", "sai-mat-khau")
+        locked = self.attempt("kinhte", PASSWORD)
+        self.assertEqual(locked.status_code, 429)
+        self.assertContains(locked, "Tạm khóa đăng nhập", status_code=429)
+        self.assertContains(locked, "15 phút", status_code=429)
+        self.client.logout()
+        colleague = self.attempt("vanhoa", PASSWORD)
+        self.assertEqual(colleague.status_code, 302)
+
+    def test_the_same_clerk_from_another_address_can_still_log_in(self):
+        for _ in range(5):
+            self.attempt("kinhte", "sai-mat-khau")
+        elsewhere = self.attempt("kinhte", PASSWORD, ip="198.51.100.4")
+        self.assertEqual(elsewhere.status_code, 302)
+
+    def test_the_lock_lifts_after_the_cool_off(self):
+        for _ in range(5):
+            self.attempt("kinhte", "sai-mat-khau")
+        AccessAttempt.objects.update(attempt_time="2000-01-01T00:00:00Z")
+        with override_settings(AXES_COOLOFF_TIME=0.25):
+            self.assertEqual(self.attempt("kinhte", PASSWORD).status_code, 302)
+
+    def test_a_few_mistakes_do_not_lock(self):
+        for _ in range(4):
+            self.attempt("kinhte", "sai-mat-khau")
+        self.assertEqual(self.attempt("kinhte", PASSWORD).status_code, 302)
+
+
+class PasswordChangeTests(EntryTestCase):
+    def test_a_user_changes_their_password_in_vietnamese(self):
+        self.client.force_login(self.delegate)
+        page = self.client.get("/accounts/password/")
+        self.assertContains(page, "Đổi mật khẩu")
+        response = self.client.post(
+            "/accounts/password/",
+            {
+                "old_password": PASSWORD,
+                "new_password1": "mat-khau-moi-2026!",
+                "new_password2": "mat-khau-moi-2026!",
+            },
+        )
+        self.assertRedirects(response, "/accounts/password/done/")
+        self.delegate.refresh_from_db()
+        self.assertTrue(self.delegate.check_password("mat-khau-moi-2026!"))
+
+    def test_logout_is_a_post(self):
+        self.client.force_login(self.delegate)
+        self.assertEqual(self.client.get("/accounts/logout/").status_code, 405)
+        self.assertRedirects(self.client.post("/accounts/logout/"), "/accounts/login/")
