@@ -34,6 +34,18 @@ run: $(BIN)/.runtime
 	@echo ""
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# The production stack on loopback: DEBUG off, collected and compressed static files
+# served by WhiteNoise, gunicorn with gunicorn.conf.py (TLS is nginx's job, so
+# DJANGO_HTTPS=false here). Uses the same SQLite database and demo data as `make run`.
+SERVE_ENV := DJANGO_DEBUG=false DJANGO_HTTPS=$${DJANGO_HTTPS:-false} \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}
+serve: $(BIN)/.runtime
+	$(SERVE_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	$(SERVE_ENV) $(BIN)/python manage.py load_resolution
+	$(SERVE_ENV) $(BIN)/python manage.py load_demo
+	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --no-input -v 0
+	$(SERVE_ENV) GUNICORN_BIND=127.0.0.1:$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py khoenon.wsgi
+
 system-deps:
 	.ci/system-deps
 

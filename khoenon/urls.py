@@ -26,3 +26,5 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "khoenon.views.server_error"

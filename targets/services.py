@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import logging
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from .models import (
 )
 from .numbers import format_decimal
 from .progress import Status, TargetSpec, evaluate
+
+audit = logging.getLogger("khoenon.audit")
 
 # Days after the end of a quarter's data window (the 14th) that entry stays open by
 # default: the 20th of the quarter's last month.
@@ -489,9 +492,11 @@ def review_approve(user, period, figures: dict, updates: dict) -> int:
     if period.state == PeriodState.CLOSED:
         raise WorkflowError(lock_reason(WorkflowState.DRAFT, period))
     submitted = [WorkflowState.SUBMITTED]
-    return _transition(Figure, figures, period, submitted, user, approve) + (
+    count = _transition(Figure, figures, period, submitted, user, approve) + (
         _transition(TaskUpdate, updates, period, submitted, user, approve)
     )
+    audit.info("approve user=%s period=%s items=%s", user.username, period.pk, count)
+    return count
 
 
 @transaction.atomic
@@ -506,9 +511,11 @@ def review_return(user, period, figures: dict, updates: dict, reason: str) -> in
     if period.state == PeriodState.CLOSED:
         raise WorkflowError(lock_reason(WorkflowState.DRAFT, period))
     submitted = [WorkflowState.SUBMITTED]
-    return _transition(Figure, figures, period, submitted, user, send_back) + (
+    count = _transition(Figure, figures, period, submitted, user, send_back) + (
         _transition(TaskUpdate, updates, period, submitted, user, send_back)
     )
+    audit.info("return user=%s period=%s items=%s", user.username, period.pk, count)
+    return count
 
 
 @transaction.atomic
@@ -527,6 +534,7 @@ def figure_reopen(user, figure: Figure, reason: str) -> None:
     figure.state_reason = reason
     _stamp(figure, user, f"{VIA_ADMIN} – mở lại: {reason}")
     figure.save()
+    audit.info("figure_reopen user=%s figure=%s", user.username, figure.pk)
 
 
 @transaction.atomic
@@ -539,6 +547,7 @@ def period_set_state(user, period: ReportingPeriod, state: str, reason: str) -> 
     period._change_reason = reason
     period.full_clean()
     period.save()
+    audit.info("period_%s user=%s period=%s", state, user.username, period.pk)
 
 
 @transaction.atomic

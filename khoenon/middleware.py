@@ -1,0 +1,26 @@
+import logging
+
+audit = logging.getLogger("khoenon.audit")
+
+
+class PrivatePagesMiddleware:
+    """Pages behind a login are never stored by a browser or a proxy: a shared computer
+    at the commune office must not show the next person yesterday's figures. Refused
+    requests of logged-in users are logged."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "no-store"
+            if response.status_code in (403, 404):
+                audit.info(
+                    "access_refused user=%s path=%s status=%s",
+                    user.username,
+                    request.path,
+                    response.status_code,
+                )
+        return response
