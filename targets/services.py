@@ -454,33 +454,39 @@ def _values_before(period: ReportingPeriod, targets: dict) -> dict:
     return values
 
 
-def _transition(model, ids_versions: dict, period, from_states, user, change) -> int:
-    """Move the chosen rows of `model` in one state to another; all or nothing."""
-    rows = list(
-        model.objects.select_for_update().filter(pk__in=ids_versions, period=period)
-    )
-    if len(rows) != len(ids_versions):
-        raise WorkflowError("Có mục không còn tồn tại; tải lại trang rồi làm lại.")
-    for obj in rows:
-        if obj.version != ids_versions[obj.pk]:
-            raise WorkflowError(
-                "Có mục vừa được người khác thay đổi; tải lại trang để xem giá trị "
-                "mới rồi làm lại."
-            )
-        if obj.state not in from_states:
-            raise WorkflowError(
-                f"Có mục đang ở trạng thái “{obj.get_state_display()}”, không thể "
-                "thực hiện thao tác này."
-            )
-    for obj in rows:
+def _review(period, figures: dict, updates: dict, change) -> int:
+    """Apply `change` to the chosen submitted figures and task updates (id → version),
+    all or nothing: a missing row, a stale version or another state refuses all."""
+    if period.state == PeriodState.CLOSED:
+        raise WorkflowError(lock_reason(WorkflowState.DRAFT, period))
+    chosen = []
+    for model, ids_versions in ((Figure, figures), (TaskUpdate, updates)):
+        rows = list(
+            model.objects.select_for_update().filter(pk__in=ids_versions, period=period)
+        )
+        if len(rows) != len(ids_versions):
+            raise WorkflowError("Có mục không còn tồn tại; tải lại trang rồi làm lại.")
+        for obj in rows:
+            if obj.version != ids_versions[obj.pk]:
+                raise WorkflowError(
+                    "Có mục vừa được người khác thay đổi; tải lại trang để xem giá "
+                    "trị mới rồi làm lại."
+                )
+            if obj.state != WorkflowState.SUBMITTED:
+                raise WorkflowError(
+                    f"Có mục đang ở trạng thái “{obj.get_state_display()}”, chỉ "
+                    "duyệt hoặc trả lại được mục đã gửi duyệt."
+                )
+        chosen += rows
+    for obj in chosen:
         change(obj)
         obj.save()
-    return len(rows)
+    return len(chosen)
 
 
 @transaction.atomic
 def review_approve(user, period, figures: dict, updates: dict) -> int:
-    """Approve submitted figures and task updates (id → version): they lock."""
+    """Approve submitted figures and task updates: they lock."""
     now = timezone.now()
 
     def approve(obj):
@@ -489,12 +495,7 @@ def review_approve(user, period, figures: dict, updates: dict) -> int:
         obj.state_reason = ""
         _stamp(obj, user, f"{VIA_REVIEW} – phê duyệt")
 
-    if period.state == PeriodState.CLOSED:
-        raise WorkflowError(lock_reason(WorkflowState.DRAFT, period))
-    submitted = [WorkflowState.SUBMITTED]
-    count = _transition(Figure, figures, period, submitted, user, approve) + (
-        _transition(TaskUpdate, updates, period, submitted, user, approve)
-    )
+    count = _review(period, figures, updates, approve)
     audit.info("approve user=%s period=%s items=%s", user.username, period.pk, count)
     return count
 
@@ -508,12 +509,7 @@ def review_return(user, period, figures: dict, updates: dict, reason: str) -> in
         obj.state_reason = reason
         _stamp(obj, user, f"{VIA_REVIEW} – trả lại: {reason}")
 
-    if period.state == PeriodState.CLOSED:
-        raise WorkflowError(lock_reason(WorkflowState.DRAFT, period))
-    submitted = [WorkflowState.SUBMITTED]
-    count = _transition(Figure, figures, period, submitted, user, send_back) + (
-        _transition(TaskUpdate, updates, period, submitted, user, send_back)
-    )
+    count = _review(period, figures, updates, send_back)
     audit.info("return user=%s period=%s items=%s", user.username, period.pk, count)
     return count
 
