@@ -1,0 +1,56 @@
+"""The approver's verdict overrides the computed one; both are kept."""
+
+from targets.models import Assessment, Verdict
+from targets.progress import Status, load_target_progress
+
+from .test_entry import EntryTestCase
+
+
+class AssessmentTests(EntryTestCase):
+    def url(self, target=None):
+        return f"/chi-tieu/{(target or self.jobs).pk}/danh-gia/{self.q4.pk}/"
+
+    def test_the_approver_overrides_a_verdict_with_a_reason_and_both_are_kept(self):
+        # Jobs: 20 + 25 + 30 approved by Q3, nothing approved for Q4: Không đạt.
+        computed = load_target_progress(self.jobs, self.q4)
+        self.assertEqual(computed.progress.computed_verdict, Verdict.NOT_MET)
+        self.client.force_login(self.approver)
+        reason = "Số liệu điều tra lao động của tỉnh: 240 người có việc làm mới."
+        self.client.post(self.url(), {"verdict": "exceeded", "reason": reason})
+        assessment = Assessment.objects.get(target=self.jobs, period=self.q4)
+        self.assertEqual(assessment.verdict, Verdict.EXCEEDED)
+        self.assertEqual(assessment.assessed_by, self.approver)
+        after = load_target_progress(self.jobs, self.q4).progress
+        self.assertEqual(after.computed_verdict, Verdict.NOT_MET)
+        self.assertEqual(after.override, Verdict.EXCEEDED)
+        self.assertEqual(after.verdict, Verdict.EXCEEDED)
+        self.assertEqual(after.status, Status.EXCEEDED)
+        self.assertEqual(after.override_reason, reason)
+        record = assessment.history.get()
+        self.assertEqual(record.history_user, self.approver)
+
+    def test_an_override_without_a_reason_is_refused(self):
+        self.client.force_login(self.approver)
+        response = self.client.post(self.url(), {"verdict": "met", "reason": "  "})
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(Assessment.objects.exists())
+
+    def test_an_unknown_verdict_is_refused(self):
+        self.client.force_login(self.approver)
+        self.client.post(self.url(), {"verdict": "great", "reason": "x"})
+        self.assertFalse(Assessment.objects.exists())
+
+    def test_changing_an_override_keeps_its_history(self):
+        self.client.force_login(self.approver)
+        self.client.post(self.url(), {"verdict": "met", "reason": "Lần một."})
+        self.client.post(self.url(), {"verdict": "not_met", "reason": "Lần hai."})
+        assessment = Assessment.objects.get()
+        self.assertEqual(assessment.verdict, Verdict.NOT_MET)
+        self.assertEqual(
+            list(
+                assessment.history.order_by("history_id").values_list(
+                    "verdict", "reason"
+                )
+            ),
+            [("met", "Lần một."), ("not_met", "Lần hai.")],
+        )
