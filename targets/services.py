@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import (
+    ROLE_GROUPS,
     VIA_ADMIN,
     VIA_FORM,
     VIA_REVIEW,
@@ -179,7 +180,8 @@ def demo_load(path: Path, today: datetime.date) -> None:
     )
     commune = resolution.commune
     bodies = {b.name: b for b in commune.bodies.all()}
-    groups = {g.name: g for g in Group.objects.all()}
+    # The migration creates the role groups; a flushed test database has none.
+    groups = {name: Group.objects.get_or_create(name=name)[0] for name in ROLE_GROUPS}
 
     for row in data["users"]:
         user, created = User.objects.get_or_create(

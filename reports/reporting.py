@@ -1,0 +1,259 @@
+"""Who has reported for a period, and how a target's row reads: plain functions over
+what the progress loader returned, plus one query for the period's figures."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+from django.utils.html import format_html
+
+from targets.models import Comparison, Figure, ReportingPeriod, WorkflowState
+from targets.numbers import format_decimal
+from targets.progress import ResolutionProgress, Status, TargetProgress
+
+HUNDRED = Decimal(100)
+
+# A figure counts as reported once the clerk has sent it: waiting for approval or
+# approved. Drafts and returned figures have not been reported.
+REPORTED = (WorkflowState.SUBMITTED, WorkflowState.APPROVED)
+
+
+class ReportState:
+    MISSING = "missing"
+    LATE = "late"
+    UNDATED = "undated"
+    ON_TIME = "on_time"
+    NOTHING_DUE = "nothing_due"
+
+
+REPORT_LABELS = {
+    ReportState.MISSING: ("danger", "✗", "Chưa báo cáo đủ"),
+    ReportState.LATE: ("warning", "⚠", "Báo cáo trễ hạn"),
+    ReportState.UNDATED: ("secondary", "✓", "Đã báo cáo (không ghi thời điểm gửi)"),
+    ReportState.ON_TIME: ("success", "✓", "Báo cáo đúng hạn"),
+    ReportState.NOTHING_DUE: ("secondary", "–", "Không có chỉ tiêu phải báo cáo"),
+}
+
+
+@dataclass
+class BodyReport:
+    """A lead body's reporting for one period: the targets it leads whose window
+    includes the period (due), those without a sent figure (missing), those sent
+    after the deadline (late) and those sent with no recorded time (undated: loaded
+    by an import or the demo rather than submitted through the portal)."""
+
+    body: object
+    deadline: datetime.date
+    due: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
+    late: list = field(default_factory=list)
+    undated: list = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        if not self.due:
+            return ReportState.NOTHING_DUE
+        if self.missing:
+            return ReportState.MISSING
+        if self.late:
+            return ReportState.LATE
+        if self.undated:
+            return ReportState.UNDATED
+        return ReportState.ON_TIME
+
+    @property
+    def colour(self) -> str:
+        return REPORT_LABELS[self.state][0]
+
+    @property
+    def icon(self) -> str:
+        return REPORT_LABELS[self.state][1]
+
+    @property
+    def label(self) -> str:
+        return REPORT_LABELS[self.state][2]
+
+    @property
+    def has_reported(self) -> bool:
+        return self.state != ReportState.MISSING
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The figures sent for the selected period ({target id: submitted_at}) and when
+    the approved figures up to it last changed."""
+
+    at: dict[int, datetime.datetime | None]
+    last_update: datetime.datetime | None
+
+
+def sent_figures(progress: ResolutionProgress, periods) -> Sent:
+    """One query for both, on the (target, period) index, so its cost follows the
+    resolution's size and not the database's. periods: the commune's periods (the
+    ones up to the selected period count for the last update)."""
+    selected = progress.period
+    up_to = [p.pk for p in periods if p.key <= selected.key]
+    at: dict[int, datetime.datetime | None] = {}
+    last_update = None
+    for target_id, period_id, state, submitted, approved, saved in (
+        Figure.objects.filter(
+            target_id__in=[i.target.pk for i in progress.items],
+            period_id__in=up_to,
+            state__in=REPORTED,
+        )
+        .order_by()
+        .values_list(
+            "target_id",
+            "period_id",
+            "state",
+            "submitted_at",
+            "approved_at",
+            "updated_at",
+        )
+    ):
+        if period_id == selected.pk:
+            at[target_id] = submitted
+        if state == WorkflowState.APPROVED:
+            # Figures loaded by an import or the demo carry no approval time.
+            changed = approved or saved
+            if last_update is None or changed > last_update:
+                last_update = changed
+    return Sent(at=at, last_update=last_update)
+
+
+def body_reports(
+    progress: ResolutionProgress, sent: dict[int, datetime.datetime | None]
+) -> dict[object, BodyReport]:
+    """One BodyReport per lead body, ordered by body name."""
+    period: ReportingPeriod = progress.period
+    reports: dict[object, BodyReport] = {}
+    for item in progress.items:
+        lead = item.lead
+        if lead is None:
+            continue
+        report = reports.setdefault(lead, BodyReport(lead, period.deadline))
+        start, end = item.target.window
+        if not start <= period.key <= end:
+            continue
+        report.due.append(item.target)
+        if item.target.pk not in sent:
+            report.missing.append(item.target)
+            continue
+        submitted_at = sent[item.target.pk]
+        if submitted_at is None:
+            report.undated.append(item.target)
+        elif timezone.localtime(submitted_at).date() > period.deadline:
+            report.late.append(item.target)
+    return dict(sorted(reports.items(), key=lambda kv: (kv[0].name, kv[0].pk)))
+
+
+def bar_percent(item: TargetProgress) -> Decimal:
+    """How full a target's bar is, 0–100: the share of the plan reached for at-least
+    and above targets; for at-most targets the plan over the value (full once the
+    value is at or under the cap); for maintain targets the lowest period over the
+    plan. No data: 0."""
+    p = item.progress
+    target = item.target.target_value
+    if p.value is None:
+        return Decimal(0)
+    comparison = item.target.comparison
+    if comparison == Comparison.AT_MOST:
+        ratio = HUNDRED if p.value <= target else target / p.value * HUNDRED
+    elif comparison == Comparison.MAINTAIN:
+        ratio = HUNDRED if target <= 0 else p.lowest / target * HUNDRED
+    elif p.percent_of_plan is not None:
+        ratio = p.percent_of_plan
+    else:
+        ratio = HUNDRED if p.value >= target else Decimal(0)
+    ratio = max(Decimal(0), min(HUNDRED, ratio))
+    return ratio.quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+# --- one target's row, formatted once ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    """What a target's row on the dashboard and the scorecards shows, formatted in
+    Python once rather than piece by piece in the template (the dashboard renders
+    every target of the resolution)."""
+
+    item: TargetProgress
+    url: str | None
+    value: str
+    plan: str
+    versus: str
+    badge: str
+    bar: str
+
+    @property
+    def target(self):
+        return self.item.target
+
+    @property
+    def status(self) -> str:
+        return self.item.progress.status.value
+
+    @property
+    def lead(self) -> str:
+        lead = self.item.lead
+        return lead.name if lead else "chưa phân công"
+
+
+def versus_plan(item: TargetProgress) -> str:
+    """ "76,33%" for at-least and above targets, else the gap with its sign and unit
+    ("+0,51 %"), "–" without data."""
+    p = item.progress
+    if p.percent_of_plan is not None:
+        return format_decimal(p.percent_of_plan) + "%"
+    if p.gap is not None:
+        gap = format_decimal(p.gap)
+        return f"{'+' if p.gap > 0 else ''}{gap} {item.target.unit}"
+    return "–"
+
+
+@functools.cache
+def status_badge(status, extra: str = "") -> str:
+    """The status as a badge: icon (hidden from screen readers) and words. Eight
+    statuses: each badge is built once."""
+    status = Status(status)
+    return format_html(
+        '<span class="badge status text-bg-{}{}"><span aria-hidden="true">{}</span> '
+        "{}</span>",
+        status.colour,
+        f" {extra}" if extra else "",
+        status.icon,
+        status.label,
+    )
+
+
+def progress_bar(percent: Decimal, status) -> str:
+    """A small bar filled to percent (0–100), coloured by status, named in words;
+    the row prints the number beside it. SVG attributes, so no inline style."""
+    status = Status(status)
+    return format_html(
+        '<svg class="pbar" viewBox="0 0 100 8" preserveAspectRatio="none" '
+        'role="img" aria-label="{}% kế hoạch"><rect class="pbar-track" width="100" '
+        'height="8" rx="2"/><rect class="fill-{}" width="{}" height="8" rx="2"/>'
+        "</svg>",
+        format_decimal(percent),
+        status.colour,
+        str(percent),
+    )
+
+
+def target_line(item: TargetProgress, url: str | None) -> TargetLine:
+    p = item.progress
+    return TargetLine(
+        item=item,
+        url=url,
+        value="–" if p.value is None else format_decimal(p.value),
+        plan=format_decimal(item.target.target_value),
+        versus=versus_plan(item),
+        badge=status_badge(p.status),
+        bar=progress_bar(bar_percent(item), p.status),
+    )

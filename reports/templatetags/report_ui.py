@@ -1,0 +1,70 @@
+"""Status badges and server-drawn bars: text and icon beside every colour, no script."""
+
+from decimal import Decimal
+
+from django import template
+from django.utils.html import format_html, format_html_join
+
+from reports import reporting
+from targets.numbers import format_decimal
+from targets.progress import SUMMARY_ORDER
+
+register = template.Library()
+
+
+@register.simple_tag
+def status_badge(status, extra=""):
+    """The status as a badge: icon and words, never colour alone."""
+    if status in (None, ""):
+        return ""
+    return reporting.status_badge(status, extra)
+
+
+@register.simple_tag
+def status_stack(counts):
+    """One bar split by status, in the order of the summary; the legend beside it
+    carries the words and counts."""
+    if not counts.total:
+        return ""
+    x = Decimal(0)
+    parts = []
+    for status in SUMMARY_ORDER:
+        n = counts[status]
+        if not n:
+            continue
+        width = (Decimal(n) * 100 / counts.total).quantize(Decimal("0.01"))
+        parts.append((str(x), str(width), status.colour, f"{status.label}: {n}"))
+        x += width
+    segments = format_html_join(
+        "",
+        '<rect x="{}" width="{}" height="10" class="fill-{}"><title>{}</title></rect>',
+        parts,
+    )
+    return format_html(
+        '<svg class="sbar" viewBox="0 0 100 10" preserveAspectRatio="none" '
+        'role="img" aria-label="{}">{}</svg>',
+        counts.summary,
+        segments,
+    )
+
+
+@register.filter
+def status_count(counts, status):
+    return counts[status]
+
+
+@register.filter
+def quarter(period):
+    """'quý III/2025' for inside a sentence."""
+    from targets.progress import quarter_label
+
+    return quarter_label(period.key)
+
+
+@register.filter
+def signed(value):
+    """A gap with its sign: +0,51, -1,5, 0."""
+    if value is None:
+        return ""
+    text = format_decimal(value)
+    return f"+{text}" if value > 0 else text

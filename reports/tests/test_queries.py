@@ -1,0 +1,100 @@
+"""Each page runs a fixed number of queries: the same for one resolution of thirty
+targets and for one of fifty times as many targets, figures, assignments and tasks.
+The counts include the request's own (session, user, roles)."""
+
+from unittest import mock
+
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from targets.models import APPROVER, CLERK, DELEGATE, ResponsibleBody, Target
+from targets.tests.test_progress_queries import build_resolution
+
+from .builders import FAST_PASSWORDS, add_tasks, user
+
+# session, user, roles; the resolutions, the periods.
+REQUEST = 3
+SELECTION = 2
+PAGES = {
+    # + progress loader (4), sent figures and last update
+    "reports:dashboard": REQUEST + SELECTION + 4 + 1,
+    # + progress loader (4), sent figures, tasks, task assignments, task updates
+    "reports:bodies": REQUEST + SELECTION + 4 + 4,
+    # + tasks, task assignments, task updates
+    "reports:tasks": REQUEST + SELECTION + 3,
+    # + progress loader (4)
+    "reports:report": REQUEST + SELECTION + 4,
+    "reports:report_xlsx": REQUEST + SELECTION + 4,
+    "reports:report_pdf": REQUEST + SELECTION + 4,
+}
+# A clerk's links need its bodies and the targets they lead.
+CLERK_LINKS = 2
+# session, user, roles; the target, the periods, the target loader (3), evidence
+TARGET_PAGE = REQUEST + 1 + 1 + 3 + 1
+
+
+@FAST_PASSWORDS
+class PageQueryCountTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.small, small_periods = build_resolution("Khoen On", scale=1)
+        cls.large, large_periods = build_resolution("Bản Bo", scale=50)
+        add_tasks(cls.small, small_periods, scale=1)
+        add_tasks(cls.large, large_periods, scale=50)
+        cls.periods = {cls.small: small_periods, cls.large: large_periods}
+        cls.delegate = user("dai-bieu", DELEGATE)
+        cls.approver = user("phe-duyet", APPROVER)
+        body = ResponsibleBody.objects.get(commune__name="Bản Bo", name="Đơn vị 000")
+        cls.clerk = user("can-bo", CLERK, bodies=[body])
+
+    def count(self, url, params, who=None):
+        self.client.force_login(who or self.delegate)
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get(url, params)
+        self.assertEqual(response.status_code, 200, url)
+        return len(queries)
+
+    def params(self, resolution, quarter=3):
+        return {"nq": resolution.pk, "ky": self.periods[resolution][quarter].pk}
+
+    def test_every_report_page_has_the_same_count_at_one_and_fifty_times(self):
+        with mock.patch("reports.exports.html_to_pdf", return_value=b"%PDF-1.7"):
+            for name, expected in PAGES.items():
+                url = reverse(name)
+                for resolution in (self.small, self.large):
+                    with self.subTest(name, resolution=resolution.commune.name):
+                        self.assertEqual(
+                            self.count(url, self.params(resolution)), expected
+                        )
+
+    def test_the_count_does_not_depend_on_the_size_or_the_default_period(self):
+        url = reverse("reports:dashboard")
+        for who, extra in ((self.approver, 0), (self.clerk, CLERK_LINKS)):
+            for resolution in (self.small, self.large):
+                self.assertEqual(
+                    self.count(url, {"nq": resolution.pk}, who),
+                    PAGES["reports:dashboard"] + extra,
+                )
+
+    def test_the_target_page_has_the_same_count_in_both(self):
+        for resolution in (self.small, self.large):
+            for code_end in ("-0", "-3", "-5"):
+                target = Target.objects.filter(
+                    indicator__resolution=resolution, code__endswith=code_end
+                ).first()
+                url = reverse("reports:target", args=[target.pk])
+                for who in (self.delegate, self.approver):
+                    with self.subTest(resolution=resolution.pk, code=target.code):
+                        self.assertEqual(
+                            self.count(
+                                url, {"ky": self.periods[resolution][4].pk}, who
+                            ),
+                            TARGET_PAGE,
+                        )
+
+    def test_the_home_page_is_the_dashboard_with_the_same_count(self):
+        self.assertEqual(
+            self.count("/", {"nq": self.large.pk}), PAGES["reports:dashboard"]
+        )

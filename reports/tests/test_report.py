@@ -1,0 +1,374 @@
+import datetime
+import io
+import shutil
+import subprocess
+import tempfile
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from unittest import mock
+
+import openpyxl
+from django.contrib.auth.models import User
+from django.test import TestCase
+from django.urls import reverse
+
+from reports.comparison import build_report
+from targets.models import DELEGATE, Indicator, ReportingPeriod, Target, Verdict
+from targets.progress import load_resolution_progress, verdict_for
+
+from .builders import (
+    FAST_PASSWORDS,
+    OVERRIDE_REASON,
+    build_every_status,
+    load_demo,
+    user,
+)
+from .helpers import scripts, text
+
+REPORT = reverse("reports:report")
+XLSX = reverse("reports:report_xlsx")
+PDF = reverse("reports:report_pdf")
+TODAY = datetime.date(2025, 12, 5)
+HEADERS = [
+    "TT",
+    "Chỉ tiêu",
+    "ĐVT",
+    "Kế hoạch 2025",
+    "Quý I/2025",
+    "Quý II/2025",
+    "Quý III/2025",
+    "Quý IV/2025",
+    "Ước thực hiện cả năm",
+    "% so với KH",
+]
+HOSTILE = [
+    '=HYPERLINK("http://example.com","Bấm vào đây")',
+    "+1+2 cộng",
+    "-2+3 trừ",
+    "@SUM(A1:A2)",
+    "\tTab đầu dòng",
+]
+
+
+def rounded(value, places=2):
+    return value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+
+
+@FAST_PASSWORDS
+class ComparisonRowsTests(TestCase):
+    """The report's figures against the engine's, on the hand-built resolution."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.data = build_every_status()
+
+    def report(self, quarter):
+        progress = load_resolution_progress(
+            self.data["resolution"], self.data["periods"][quarter]
+        )
+        return progress, build_report(progress, TODAY)
+
+    def test_at_year_end_every_figure_and_verdict_is_the_engines(self):
+        progress, report = self.report(4)
+        self.assertTrue(report.is_final)
+        rows = {r.target_id: r for r in report.target_rows}
+        for item in progress.items:
+            p, row = item.progress, rows[item.target.pk]
+            quarters = dict(p.used)
+            self.assertEqual(
+                row.quarters, tuple(quarters.get((2025, q)) for q in range(1, 5))
+            )
+            self.assertEqual(row.plan, item.target.target_value)
+            self.assertEqual(row.estimate, p.value)
+            self.assertEqual(row.percent, p.percent_of_plan)
+            self.assertEqual(row.verdict, p.verdict)
+            self.assertEqual(row.overridden, p.override is not None)
+
+    def test_during_the_year_the_verdict_is_that_of_the_engines_estimate(self):
+        progress, report = self.report(3)
+        self.assertFalse(report.is_final)
+        rows = {r.target_id: r for r in report.target_rows}
+        for item in progress.items:
+            p, row, t = item.progress, rows[item.target.pk], item.target
+            if p.value is None:
+                self.assertEqual((row.estimate, row.verdict), (None, None))
+                self.assertEqual(row.verdict_label, "Chưa có số liệu")
+                continue
+            self.assertEqual(row.estimate, rounded(p.forecast))
+            judged = row.estimate if p.lowest is None else min(p.lowest, row.estimate)
+            self.assertEqual(
+                row.verdict, verdict_for(t.comparison, judged, t.target_value), t.code
+            )
+        codes = {r.code: r.verdict for r in report.target_rows}
+        self.assertEqual(
+            codes,
+            {
+                "1a": Verdict.EXCEEDED,  # trend 90, 95, 101 → 106
+                "1b": Verdict.MET,  # 75 × 4/3 = 100
+                "2a": Verdict.NOT_MET,  # 80
+                "2b": Verdict.NOT_MET,  # 40
+                "3a": None,
+                "3b": Verdict.EXCEEDED,  # trend 17, 16,5, 16 → 15,5 ≤ 15,99
+                "3c": Verdict.NOT_MET,  # fell to 99 in quarter II
+            },
+        )
+
+    def test_the_percentage_is_the_estimate_over_the_plan_for_at_least_targets(self):
+        _, report = self.report(3)
+        rows = {r.code: r for r in report.target_rows}
+        self.assertEqual(rows["2a"].percent, Decimal("80.00"))
+        self.assertEqual(rows["1b"].percent, Decimal("100.00"))
+        self.assertIsNone(rows["3b"].percent)  # at most: judged by comparison
+        self.assertIsNone(rows["3c"].percent)  # maintain
+
+    def test_the_summary_paragraph_counts_the_verdicts_in_administrative_wording(self):
+        _, final = self.report(4)
+        self.assertEqual(
+            final.paragraph,
+            "Trong 7 chỉ tiêu của Nghị quyết số 99/NQ-HĐND, kết quả thực hiện năm "
+            "2025 có 2/7 chỉ tiêu vượt, 2/7 chỉ tiêu đạt, 2/7 chỉ tiêu không đạt kế "
+            "hoạch; 1/7 chỉ tiêu chưa có số liệu để đánh giá.",
+        )
+        self.assertEqual(
+            final.notes,
+            [
+                "(*) Chỉ tiêu 2b thử nghiệm: người phê duyệt đánh giá Đạt (kết quả "
+                f"tính toán: Không đạt). Lý do: {OVERRIDE_REASON}"
+            ],
+        )
+        self.assertIn(
+            "Chỉ tiêu 3c thử nghiệm (có kỳ chỉ đạt 99/100 %)", final.shortfalls
+        )
+        _, during = self.report(3)
+        self.assertEqual(
+            during.paragraph,
+            "Trong 7 chỉ tiêu của Nghị quyết số 99/NQ-HĐND, căn cứ số liệu đã được "
+            "phê duyệt đến hết quý III/2025, ước thực hiện cả năm 2025 có 2/7 chỉ "
+            "tiêu vượt, 1/7 chỉ tiêu đạt, 3/7 chỉ tiêu không đạt kế hoạch; 1/7 chỉ "
+            "tiêu chưa có số liệu để đánh giá.",
+        )
+        self.assertTrue(
+            during.shortfalls.startswith("Các chỉ tiêu dự kiến không đạt kế hoạch: ")
+        )
+        self.assertIn("Chỉ tiêu 2a thử nghiệm (ước 80/100 tấn)", during.shortfalls)
+
+    def test_rows_are_grouped_by_area_with_indicator_rows(self):
+        _, report = self.report(4)
+        self.assertEqual(
+            [(r.kind, r.tt) for r in report.rows],
+            [
+                ("area", "I"),
+                ("indicator", "1"),
+                ("target", "1a"),
+                ("target", "1b"),
+                ("area", "II"),
+                ("indicator", "2"),
+                ("target", "2a"),
+                ("target", "2b"),
+                ("area", "III"),
+                ("indicator", "3"),
+                ("target", "3a"),
+                ("target", "3b"),
+                ("target", "3c"),
+            ],
+        )
+        self.assertEqual(
+            [r.name for r in report.rows if r.kind == "area"],
+            ["Kinh tế", "Xã hội", "Môi trường"],
+        )
+
+
+@FAST_PASSWORDS
+@mock.patch("reports.views.timezone.localdate", return_value=TODAY)
+class DemoReportTests(TestCase):
+    """Resolution 13 with the demo figures, as the HTML page, Excel file and PDF."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.resolution = load_demo()
+        cls.delegate = User.objects.get(username="daibieu")
+        cls.q3 = ReportingPeriod.objects.get(quarter=3)
+
+    def setUp(self):
+        self.client.force_login(self.delegate)
+
+    def test_the_page_has_the_heading_the_table_and_the_summary(self, _today):
+        response = self.client.get(REPORT)
+        self.assertContains(
+            response,
+            "<title>Báo cáo kết quả thực hiện các chỉ tiêu Nghị quyết số 13/NQ-HĐND",
+        )
+        cells = text(response.text)
+        for shown in [
+            "ỦY BAN NHÂN DÂN XÃ KHOEN ON",
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM Độc lập - Tự do - Hạnh phúc",
+            "Khoen On, ngày 05 tháng 12 năm 2025",
+            "BÁO CÁO Kết quả thực hiện các chỉ tiêu Nghị quyết số 13/NQ-HĐND",
+            "ngày 30/07/2025 của Hội đồng nhân dân xã Khoen On về kế hoạch phát triển",
+            "(Số liệu đã được phê duyệt quý I–III/2025)",
+            " ".join(HEADERS) + " Đánh giá (theo ước thực hiện cả năm)",
+            "I KINH TẾ",
+            "II XÃ HỘI",
+            "III MÔI TRƯỜNG",
+            "2a Tổng sản lượng lương thực có hạt tấn 3.865,28 900 1.050,5 1.000 3.934 "
+            "101,78 Vượt",
+            "Trong 32 chỉ tiêu của Nghị quyết số 13/NQ-HĐND, căn cứ số liệu đã được "
+            "phê duyệt đến hết quý III/2025, ước thực hiện cả năm 2025 có",
+            "2/32 chỉ tiêu chưa có số liệu để đánh giá.",
+        ]:
+            self.assertIn(shown, cells)
+        progress = load_resolution_progress(self.resolution, self.q3)
+        report = build_report(progress, TODAY)
+        self.assertIn(report.paragraph, cells)
+        self.assertEqual(report.total, 32)
+        self.assertEqual(sum(report.counts.values()) + report.no_data, 32)
+
+    def test_the_page_prints_on_a4_landscape_with_page_numbers(self, _today):
+        page = self.client.get(REPORT).text
+        self.assertEqual(scripts(page), [])
+        self.assertNotIn(" style=", page)
+        self.assertIn('href="/static/css/print.css" media="print"', page)
+        css = Path("static/css/print.css").read_text(encoding="utf-8")
+        self.assertIn("size: A4 landscape", css)
+        self.assertIn('content: "Trang " counter(page) " / " counter(pages)', css)
+
+    def test_the_excel_file_holds_numbers_text_and_print_settings(self, _today):
+        response = self.client.get(XLSX)
+        self.assertEqual(
+            response["Content-Type"],
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        self.assertIn("attachment;", response["Content-Disposition"])
+        ws = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        self.assertEqual(ws["A1"].value, "ỦY BAN NHÂN DÂN")
+        self.assertEqual(ws["E1"].value, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+        self.assertEqual(ws["E3"].value, "Khoen On, ngày 05 tháng 12 năm 2025")
+        self.assertEqual(
+            ws["A5"].value,
+            "Báo cáo kết quả thực hiện các chỉ tiêu Nghị quyết số 13/NQ-HĐND",
+        )
+        header = [c.value for c in ws[9]]
+        self.assertEqual(header, HEADERS + ["Đánh giá (theo ước thực hiện cả năm)"])
+        rows = {r[1].value: r for r in ws.iter_rows(min_row=10) if r[2].value}
+        grain = rows["Tổng sản lượng lương thực có hạt"]
+        self.assertEqual(
+            [c.value for c in grain],
+            ["2a", "Tổng sản lượng lương thực có hạt", "tấn", 3865.28, 900, 1050.5]
+            + [1000, None, 3934, 101.78, "Vượt"],
+        )
+        for cell in grain[3:10]:
+            if cell.value is not None:
+                self.assertIn(cell.data_type, "n")
+                self.assertTrue(cell.number_format.startswith("#,##0"))
+        self.assertEqual(grain[3].number_format, "#,##0.00")
+        self.assertEqual(grain[4].number_format, "#,##0")
+        self.assertEqual(len(rows), 32)
+        self.assertEqual(ws.freeze_panes, "C10")
+        self.assertEqual(ws.print_title_rows, "$9:$9")
+        self.assertEqual(ws.page_setup.orientation, "landscape")
+        self.assertEqual(ws.page_setup.fitToWidth, 1)
+        self.assertTrue(ws.sheet_properties.pageSetUpPr.fitToPage)
+        self.assertEqual(ws.column_dimensions["B"].width, 48)
+        paragraph = [
+            c.value
+            for c in ws["A"]
+            if isinstance(c.value, str) and c.value.startswith("Trong 32")
+        ]
+        self.assertEqual(len(paragraph), 1)
+
+    def test_text_that_looks_like_a_formula_stays_text_in_excel(self, _today):
+        indicator = Indicator.objects.get(resolution=self.resolution, number=11)
+        for n, name in enumerate(HOSTILE):
+            Target.objects.create(
+                indicator=indicator,
+                code=f"11{'xyzuv'[n]}",
+                order=90 + n,
+                name=name,
+                unit="=1+1",
+                target_value=Decimal("5"),
+                comparison="at_least",
+                combine="sum",
+                path="from_start",
+                window_start_year=2025,
+                window_end_year=2025,
+                clause="=cmd|' /C calc'!A0",
+            )
+        response = self.client.get(XLSX)
+        ws = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        names = {c.value: c for c in ws["B"]}
+        for name in HOSTILE:
+            self.assertIn(name, names)
+            self.assertEqual(names[name].data_type, "s")
+            self.assertTrue(names[name].quotePrefix)
+        units = [c for c in ws["C"] if c.value == "=1+1"]
+        self.assertEqual(len(units), len(HOSTILE))
+        self.assertTrue(all(c.data_type == "s" for c in units))
+        # No cell anywhere is a formula.
+        self.assertFalse(
+            [c for row in ws.iter_rows() for c in row if c.data_type == "f"]
+        )
+
+    def test_the_pdf_keeps_every_vietnamese_letter_and_numbers_its_pages(self, _today):
+        if not shutil.which("pdftotext"):
+            self.fail("pdftotext missing: apt-get install poppler-utils")
+        response = self.client.get(PDF)
+        self.assertEqual(response["Content-Type"], "application/pdf")
+        self.assertTrue(response.content.startswith(b"%PDF-"))
+        with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf:
+            pdf.write(response.content)
+            pdf.flush()
+            out = subprocess.run(
+                ["pdftotext", "-enc", "UTF-8", pdf.name, "-"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        flat = " ".join(out.split())
+        for shown in [
+            "Chỉ tiêu",
+            "Không đạt",
+            "Tổng sản lượng lương thực có hạt",
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            "Độc lập - Tự do - Hạnh phúc",
+            "Khoen On, ngày 05 tháng 12 năm 2025",
+            "Kết quả thực hiện các chỉ tiêu Nghị quyết số 13/NQ-HĐND",
+            "Tỷ lệ suy dinh dưỡng trẻ em dưới 5 tuổi",
+            "3.865,28",
+            "Trong 32 chỉ tiêu của Nghị quyết số 13/NQ-HĐND",
+        ]:
+            self.assertIn(shown, flat)
+        pages = out.count("\f")
+        self.assertGreaterEqual(pages, 2)
+        self.assertIn(f"Trang 1 / {pages}", flat)
+        self.assertIn(f"Trang {pages} / {pages}", flat)
+
+
+@FAST_PASSWORDS
+class ReportAccessTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.data = build_every_status()
+
+    def test_every_role_may_read_the_report_and_visitors_may_not(self):
+        self.client.force_login(user("dai-bieu", DELEGATE))
+        for url in (REPORT, XLSX):
+            self.assertEqual(self.client.get(url).status_code, 200)
+        self.client.force_login(User.objects.create_user("no-role"))
+        for url in (REPORT, XLSX, PDF):
+            self.assertEqual(self.client.get(url).status_code, 404)
+        self.client.logout()
+        self.assertEqual(self.client.get(PDF).status_code, 302)
+
+    def test_the_file_names_say_which_resolution_and_quarter(self):
+        self.client.force_login(user("dai-bieu", DELEGATE))
+        q4 = self.data["periods"][4]
+        response = self.client.get(XLSX, {"ky": q4.pk})
+        self.assertEqual(
+            response["Content-Disposition"],
+            "attachment; filename="
+            f'"bao-cao-chi-tieu-nghi-quyet-{self.data["resolution"].pk}-2025-quy-4.xlsx"',
+        )
+        ws = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        self.assertEqual(ws[9][10].value, "Đánh giá")  # the year is over
+        verdicts = [r[10].value for r in ws.iter_rows(min_row=10) if r[2].value]
+        self.assertIn("Đạt (*)", verdicts)  # the approver's override, marked

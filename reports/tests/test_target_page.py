@@ -1,0 +1,177 @@
+from html import escape
+
+from django.contrib.auth.models import User
+from django.test import TestCase
+from django.urls import reverse
+
+from targets.models import APPROVER, DELEGATE, Evidence, Figure, ReportingPeriod, Target
+from targets.progress import load_target_progress
+
+from .builders import (
+    FAST_PASSWORDS,
+    OVERRIDE_REASON,
+    build_every_status,
+    load_demo,
+    user,
+)
+from .helpers import json_script, scripts, text
+
+
+def url(target, period=None):
+    link = reverse("reports:target", args=[target.pk])
+    return f"{link}?ky={period.pk}" if period else link
+
+
+@FAST_PASSWORDS
+class DemoTargetPageTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        load_demo()
+        cls.delegate = User.objects.get(username="daibieu")
+        cls.periods = {p.quarter: p for p in ReportingPeriod.objects.filter(year=2025)}
+        cls.grain = Target.objects.get(code="2a")
+
+    def setUp(self):
+        self.client.force_login(self.delegate)
+
+    def test_it_shows_the_clause_the_figures_and_the_working_of_the_engine(self):
+        response = self.client.get(url(self.grain))
+        self.assertEqual(response.context["period"], self.periods[3])
+        history = load_target_progress(self.grain, self.periods[3])
+        page = response.text
+        self.assertIn(escape(self.grain.clause), page)
+        self.assertIn(escape(self.grain.indicator.text), page)
+        for line in history.progress.working:
+            self.assertIn(escape(line), page)
+        cells = text(page)
+        for shown in ["900", "1.050,5", "1.000", "1.950,5", "2.950,5", "3.934 tấn"]:
+            self.assertIn(shown, cells)
+        self.assertIn("So với kế hoạch 76,33%", cells)
+        self.assertIn("✓ Đúng tiến độ tại quý III/2025", cells)
+        self.assertIn("Chủ trì: Phòng Kinh tế giả định", cells)
+        self.assertIn("Giám sát: Ban Kinh tế - Ngân sách HĐND xã", cells)
+        # Each quarter's own status, as the engine had it then.
+        for row in history.rows:
+            self.assertIn(f"{row.label[0].upper()}{row.label[1:]}", cells)
+        self.assertIn("⚠ Có nguy cơ", cells)  # quarter I
+
+    def test_the_chart_gets_exact_figures_through_json_script_and_a_static_file(self):
+        page = self.client.get(url(self.grain)).text
+        data = json_script(page, "chart-data")
+        self.assertEqual(
+            data["labels"], ["Quý I/2025", "Quý II/2025", "Quý III/2025", "Quý IV/2025"]
+        )
+        self.assertEqual(data["values"], ["900.0000", "1950.5000", "2950.5000", None])
+        self.assertEqual(
+            data["quarterly"], ["900.0000", "1050.5000", "1000.0000", None]
+        )
+        self.assertEqual(data["target"], "3865.2800")
+        self.assertEqual(data["forecast"], "3934.0000")
+        self.assertEqual(data["unit"], "tấn")
+        tags = scripts(page)
+        self.assertEqual(len(tags), 3)
+        self.assertIn('type="application/json"', tags[0])
+        self.assertIn("vendor/chartjs-4.6.1/chart.umd.min.js", tags[1])
+        self.assertIn("js/target-chart.js", tags[2])
+        self.assertNotIn(" style=", page)
+
+    def test_a_level_target_charts_its_levels_without_quarterly_bars(self):
+        forest = Target.objects.get(code="10a")
+        data = json_script(self.client.get(url(forest)).text, "chart-data")
+        self.assertIsNone(data["quarterly"])
+        self.assertEqual(data["values"][:3], ["40.1000", "40.3000", "40.5000"])
+
+    def test_a_submitted_figure_shows_but_does_not_count(self):
+        jobs = Target.objects.get(code="7b")
+        response = self.client.get(url(jobs, self.periods[4]))
+        cells = text(response.text)
+        self.assertIn("165 Ước thực hiện Đã gửi duyệt (chưa tính)", cells)
+        engine = load_target_progress(jobs, self.periods[4]).progress
+        self.assertEqual(response.context["progress"], engine)
+        self.assertEqual(engine.value, 75)  # quarters I–III only
+        self.assertIn("Lũy kế thực hiện 75 người", cells)
+
+    def test_evidence_is_counted_and_linked(self):
+        figure = Figure.objects.get(target=self.grain, period=self.periods[2])
+        for name in ("bien-ban.pdf", "anh.jpg"):
+            Evidence.objects.create(
+                figure=figure,
+                file=f"evidence/{figure.pk}/{name}",
+                original_name=name,
+                content_type="application/pdf",
+                size=10,
+            )
+        page = self.client.get(url(self.grain)).text
+        link = reverse("targets:evidence", args=[figure.pk])
+        self.assertIn(f'<a href="{link}">2 tệp</a>', page)
+        self.assertEqual(text(page).count("Không có"), 2)  # quarters I and III
+
+    def test_readers_who_may_see_the_history_get_a_link_to_it(self):
+        page = self.client.get(url(self.grain)).text
+        self.assertIn(reverse("targets:history", args=[self.grain.pk]), page)
+
+    def test_a_delegate_gets_no_override_form(self):
+        page = self.client.get(url(self.grain)).text
+        self.assertNotIn("Ghi đánh giá", page)
+        self.assertEqual(page.count('method="post"'), 1)  # logging out only
+
+    def test_unknown_targets_and_periods_are_not_found(self):
+        self.assertEqual(self.client.get("/chi-tieu/999999/").status_code, 404)
+        self.assertEqual(
+            self.client.get(url(self.grain) + "?ky=999999").status_code, 404
+        )
+        other = build_every_status()["periods"][3]
+        # A period of another commune is not one of this target's periods.
+        self.assertEqual(self.client.get(url(self.grain, other)).status_code, 404)
+
+
+@FAST_PASSWORDS
+class OverrideOnTargetPageTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.data = build_every_status()
+        cls.delegate = user("dai-bieu", DELEGATE)
+        cls.approver = user("phe-duyet", APPROVER)
+        cls.q4 = cls.data["periods"][4]
+        cls.behind = cls.data["targets"]["2b"]
+
+    def test_everyone_sees_the_computed_and_the_overriding_verdict(self):
+        self.client.force_login(self.delegate)
+        cells = text(self.client.get(url(self.behind, self.q4)).text)
+        self.assertIn("Đánh giá tính toán ✗ Không đạt", cells)
+        self.assertIn(
+            f"Đánh giá của người phê duyệt ✓ Đạt Lý do: {OVERRIDE_REASON}", cells
+        )
+
+    def test_the_approver_gets_the_form_that_posts_to_the_assessment_view(self):
+        self.client.force_login(self.approver)
+        page = self.client.get(url(self.behind, self.q4)).text
+        action = reverse("targets:assessment", args=[self.behind.pk, self.q4.pk])
+        self.assertIn(f'<form method="post" action="{action}"', page)
+        self.assertIn('<option value="met" selected>Đạt</option>', page)
+        self.assertIn(f">{OVERRIDE_REASON}</textarea>", page)
+
+    def test_a_verdict_posted_by_the_approver_shows_on_the_page(self):
+        self.client.force_login(self.approver)
+        target = self.data["targets"]["3c"]
+        response = self.client.post(
+            reverse("targets:assessment", args=[target.pk, self.q4.pk]),
+            {"verdict": "met", "reason": "Đoạn đường hỏng đã sửa xong trong quý."},
+            follow=True,
+        )
+        self.assertEqual(response.redirect_chain[-1][0], url(target, self.q4))
+        cells = text(response.text)
+        self.assertIn("Đánh giá tính toán ✗ Không đạt", cells)
+        self.assertIn("Đánh giá của người phê duyệt ✓ Đạt", cells)
+        self.assertIn("Đoạn đường hỏng đã sửa xong trong quý.", cells)
+
+    def test_during_the_year_it_shows_the_verdict_the_report_will_print(self):
+        self.client.force_login(self.delegate)
+        q3 = self.data["periods"][3]
+        cells = text(self.client.get(url(self.data["targets"]["2a"], q3)).text)
+        # 20 + 20 + 20 → an estimate of 80 against 100.
+        self.assertIn(
+            "Chưa hết kỳ đánh giá (đến hết quý IV/2025); theo ước thực hiện: "
+            "✗ Không đạt",
+            cells,
+        )
