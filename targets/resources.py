@@ -40,12 +40,13 @@ The library's bulk mode stays off: it skips model validation and the history.
 import hashlib
 import unicodedata
 from collections import OrderedDict, defaultdict
+from contextlib import nullcontext
 from decimal import Decimal
 from functools import cached_property
 from html import escape
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from import_export import resources
@@ -138,8 +139,12 @@ def same(stored: object, new: object) -> bool:
     """Equal for the import: Decimals by value, text whatever its line endings (xlsx
     cannot keep a CR, and browsers send textareas with CRLF)."""
     if isinstance(stored, str) and isinstance(new, str):
-        return stored.replace("\r\n", "\n") == new.replace("\r\n", "\n")
+        return _lines(stored) == _lines(new)
     return stored == new
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def is_blank_row(row: dict) -> bool:
@@ -332,7 +337,12 @@ class Computed(Field):
 class Lookups:
     """The objects a file's keys refer to, each table read at most once per import
     (they are small: a commune has a few resolutions, ~30 targets, ~20 bodies), so no
-    row costs a query."""
+    row costs a query. With `lock_periods` (an import that writes, inside its
+    transaction) the periods are read FOR UPDATE: no period closes under the import.
+    """
+
+    def __init__(self, *, lock_periods: bool = False) -> None:
+        self.lock_periods = lock_periods
 
     @cached_property
     def resolutions(self) -> dict[str, list[Resolution]]:
@@ -448,10 +458,10 @@ class Lookups:
 
     @cached_property
     def periods(self) -> dict[tuple[int, int, int], ReportingPeriod]:
-        return {
-            (p.commune_id, p.year, p.quarter): p
-            for p in ReportingPeriod.objects.select_related("commune")
-        }
+        periods = ReportingPeriod.objects.select_related("commune")
+        if self.lock_periods:
+            periods = periods.select_for_update(of=("self",))
+        return {(p.commune_id, p.year, p.quarter): p for p in periods}
 
     def period(self, commune: models.Commune, year: int, quarter: int):
         period = self.periods.get((commune.pk, year, quarter))
@@ -1044,6 +1054,9 @@ class FigureResource(KhoenOnResource):
         for column, value in ((YEAR, year), (QUARTER, quarter)):
             if value is None and column not in errors:
                 errors[column] = [EMPTY_KEY]
+        if quarter is not None and not 1 <= quarter <= 4:
+            errors[QUARTER] = ["Quý phải từ 1 đến 4 (hoặc I, II, III, IV)."]
+            quarter = None
         period = None
         if resolution and year is not None and quarter is not None:
             period = self.read_key(
@@ -1107,11 +1120,15 @@ class FigureBatchResource(FigureResource):
             if problems:
                 return self.rejected(problems)
             self.before_import(dataset)
+            self.lookups = Lookups(lock_periods=not dry_run)
             result = self.get_result_class()()
             result.diff_headers = self.get_diff_headers()
             result.total_rows = len(dataset)
+            # A preview reads only: no transaction, so it holds no lock (SQLite's
+            # transactions take the write lock when they begin).
+            writing = nullcontext() if dry_run else transaction.atomic()
             try:
-                with transaction.atomic():
+                with writing:
                     new, changed = self._check(
                         dataset, result, user, dry_run, with_diff
                     )
@@ -1143,7 +1160,7 @@ class FigureBatchResource(FigureResource):
             except ValidationError as error:
                 parsed.append((number, row, error))
         keys = [p[2] for p in parsed if isinstance(p[2], tuple)]
-        stored = Figure.objects.select_related("period").filter(
+        stored = Figure.objects.filter(
             target__in={k[0].pk for k in keys}, period__in={k[1].pk for k in keys}
         )
         if not dry_run:
@@ -1164,6 +1181,9 @@ class FigureBatchResource(FigureResource):
             else:
                 target, period, values = read
                 figure = existing.get((target.pk, period.pk))
+                if figure is not None:
+                    # The looked-up objects (periods locked when writing): no query.
+                    figure.target, figure.period = target, period
                 before = self._cells(figure) if with_diff and figure else None
                 try:
                     kind, figure = self._apply(
@@ -1257,6 +1277,9 @@ class FigureBatchResource(FigureResource):
         return [str(field.export(figure)) for field in self.get_import_fields()]
 
 
+UPDATED_FIELDS = ("value", "kind", "note", "version", "updated_by", "updated_at")
+
+
 def _write(new: list[Figure], changed: list[Figure], user) -> None:
     """Bulk writes that keep one history row per figure, with the user and reason."""
     if new:
@@ -1268,14 +1291,38 @@ def _write(new: list[Figure], changed: list[Figure], user) -> None:
             default_change_reason=models.VIA_IMPORT,
         )
     if changed:
+        _update(changed)
+        # With no fields, bulk_update_with_history writes the history rows only
+        # (its documented use): the rows themselves were updated just above.
         bulk_update_with_history(
             changed,
             Figure,
-            ["value", "kind", "note", "version", "updated_by", "updated_at"],
+            [],
             batch_size=BATCH_SIZE,
             default_user=user,
             default_change_reason=models.VIA_IMPORT,
         )
+
+
+def _update(figures: list[Figure]) -> None:
+    """One parameterised UPDATE per figure, sent as a single executemany. Django's
+    bulk_update builds a CASE expression per row and field: 15 s for 10,000 figures
+    here, against a fraction of a second for this."""
+    fields = [Figure._meta.get_field(name) for name in UPDATED_FIELDS]
+    connection = connections[router.db_for_write(Figure)]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = (
+        f"UPDATE {quote(Figure._meta.db_table)} SET {assignments} "
+        f"WHERE {quote(Figure._meta.pk.column)} = %s"
+    )
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+        + [obj.pk]
+        for obj in figures
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _diff(before: list[str] | None, after: list[str], *, new: bool) -> list[str]:

@@ -218,7 +218,7 @@ class _Stop(Exception):
     """Ends a streaming parse early, once it has seen what it needs."""
 
 
-def _parser(start=None, end=None) -> pyexpat.XMLParserType:
+def _parser(start=None, end=None, text=None) -> pyexpat.XMLParserType:
     parser = pyexpat.ParserCreate(namespace_separator=" ")
     parser.buffer_text = True
 
@@ -235,6 +235,8 @@ def _parser(start=None, end=None) -> pyexpat.XMLParserType:
         parser.StartElementHandler = start
     if end:
         parser.EndElementHandler = end
+    if text:
+        parser.CharacterDataHandler = text
     return parser
 
 
@@ -383,6 +385,7 @@ class SheetFacts:
         self._row_has_value = False
         self._formula = False
         self._value = False
+        self._in_value = False
 
     def start(self, name: str, attrs: dict) -> None:
         local = _local(name)
@@ -396,7 +399,9 @@ class SheetFacts:
                 self._column += 1
             self._ref = ref or cell_name(self._column, self._row)
             self._formula = self._value = False
-        elif local in ("v", "is"):
+        elif local == "v":
+            self._in_value = True
+        elif local == "is":
             self._value = True
         elif local == "f":
             self._formula = True
@@ -413,9 +418,15 @@ class SheetFacts:
                 "merged",
             )
 
+    def text(self, data: str) -> None:
+        if self._in_value and data.strip():
+            self._value = True
+
     def end(self, name: str) -> None:
         local = _local(name)
-        if local == "c":
+        if local == "v":
+            self._in_value = False
+        elif local == "c":
             if self._formula:
                 raise _formula(self._ref, cached=self._value)
             if self._value:
@@ -472,7 +483,7 @@ def inspect_xlsx(data: bytes) -> tuple[str, SheetFacts]:
     workbook = _workbook_part(archive)
     sheet = _first_worksheet(archive, workbook)
     facts = SheetFacts(max_rows())
-    _parse_part(archive, sheet, _parser(facts.start, facts.end))
+    _parse_part(archive, sheet, _parser(facts.start, facts.end, facts.text))
     _check_prologs(archive, skip={"[Content_Types].xml", workbook, sheet})
     if facts.last_column > MAX_COLUMNS:
         raise SpreadsheetRejected(
@@ -497,7 +508,18 @@ def _dataset(rows: list[list], headers: list) -> tablib.Dataset:
         rows.pop()
     if not rows:
         raise _no_rows()
-    dataset = tablib.Dataset(headers=[normalize_header(h) for h in headers])
+    headers = [normalize_header(h) for h in headers]
+    # A column with neither a header nor a value (a trailing separator, a formatted
+    # empty column) is not part of the table.
+    keep = [
+        i
+        for i, header in enumerate(headers)
+        if header or not _is_blank(row[i] for row in rows)
+    ]
+    if len(keep) < len(headers):
+        headers = [headers[i] for i in keep]
+        rows = [[row[i] for i in keep] for row in rows]
+    dataset = tablib.Dataset(headers=headers)
     for row in rows:
         dataset.append(row)
     return dataset
@@ -511,7 +533,7 @@ class SafeXLSX(base_formats.XLSX):
 
         data = bytes(in_stream)
         _sheet, facts = inspect_xlsx(data)
-        if facts.last_row == 0:
+        if facts.rows < 2:
             raise _no_rows()
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:

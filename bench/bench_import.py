@@ -1,0 +1,342 @@
+"""Import benchmark: seconds to import a 10,000-row figures xlsx against the seconds
+openpyxl alone needs to read the same file read-only, printed as a ratio, and the
+time each kind of bad file takes to be refused.
+
+    .venv/bin/python bench/bench_import.py [--rows 10000] [--runs 3] [--per-row]
+
+It migrates a throwaway SQLite database in a temporary folder (or the database named
+by DATABASE_URL, which must then be a throwaway one: the script creates a synthetic
+resolution with 100 targets × 100 quarters and writes and deletes figures in it).
+The import measured is the one `manage.py import_figures` runs: the safe xlsx reader
+(every check of targets.spreadsheets) followed by the batched FigureBatchResource with
+its writes and history rows. Medians of --runs runs. A benchmark: it prints figures
+and never fails.
+"""
+
+import argparse
+import io
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS, YEARS = 100, range(2001, 2026)  # 100 targets × 100 quarters
+
+
+def setup_django(folder: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(40))
+    os.environ["DJANGO_DEBUG"] = "0"  # no query log slowing the per-row path
+    os.environ["DJANGO_SETTINGS_MODULE"] = "khoenon.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def build_data():
+    import datetime
+
+    from django.contrib.auth.models import User
+
+    from targets.models import (
+        Commune,
+        Indicator,
+        ReportingPeriod,
+        Resolution,
+        Target,
+        decree_09_window,
+    )
+
+    commune = Commune.objects.create(name="Thử nghiệm tải", province="Lai Châu")
+    resolution = Resolution.objects.create(
+        commune=commune,
+        number="99/NQ-HĐND",
+        title="Nghị quyết thử tải",
+        council="HĐND xã thử",
+        term="XXI",
+        session="Kỳ họp thứ nhất",
+        adopted_on=datetime.date(2001, 1, 1),
+        effective_on=datetime.date(2001, 1, 1),
+        plan_year=2001,
+        covers_from=datetime.date(2001, 1, 1),
+        covers_to=datetime.date(2025, 12, 31),
+    )
+    indicator = Indicator.objects.create(
+        resolution=resolution, number=1, area="economy", text="Chỉ tiêu thử"
+    )
+    Target.objects.bulk_create(
+        Target(
+            indicator=indicator,
+            code=f"1t{i}",
+            order=i,
+            name=f"Chỉ tiêu thử số {i}",
+            unit="tấn",
+            target_value=Decimal(1000),
+            comparison="at_least",
+            combine="sum",
+            path="from_start",
+            window_start_year=YEARS[0],
+            window_end_year=YEARS[-1],
+            clause="Thử",
+        )
+        for i in range(TARGETS)
+    )
+    periods = []
+    for year in YEARS:
+        for quarter in range(1, 5):
+            start, end = decree_09_window(year, quarter)
+            periods.append(
+                ReportingPeriod(
+                    commune=commune,
+                    year=year,
+                    quarter=quarter,
+                    data_from=start,
+                    data_to=end,
+                    deadline=end,
+                )
+            )
+    ReportingPeriod.objects.bulk_create(periods)
+    return User.objects.create_superuser("bench", "", None)
+
+
+HEADERS = [
+    "Số nghị quyết",
+    "Mã chỉ tiêu",
+    "Tên chỉ tiêu",
+    "Đơn vị tính",
+    "Năm",
+    "Quý",
+    "Số liệu",
+    "Loại số liệu",
+    "Ghi chú",
+]
+
+
+def figure_rows(count: int, bump: int = 0) -> list[list]:
+    rows = []
+    for i in range(count):
+        target, period = i % TARGETS, i // TARGETS
+        rows.append(
+            [
+                "99/NQ-HĐND",
+                f"1t{target}",
+                f"Chỉ tiêu thử số {target}",
+                "tấn",
+                YEARS[0] + period // 4,
+                1 + period % 4,
+                Decimal(i + bump) / 100,
+                "Ước thực hiện" if i % 7 == 0 else "Thực hiện",
+                "ghi chú" if i % 3 == 0 else None,
+            ]
+        )
+    return rows
+
+
+def workbook(rows: list[list], edit=None) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=edit is None)
+    sheet = book.active if edit else book.create_sheet()
+    sheet.append(HEADERS)
+    for values in rows:
+        sheet.append(values)
+    if edit:
+        edit(sheet)
+    stream = io.BytesIO()
+    book.save(stream)
+    return stream.getvalue()
+
+
+def openpyxl_read(data: bytes) -> int:
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    count = sum(1 for _ in book.worksheets[0].iter_rows(values_only=True))
+    book.close()
+    return count
+
+
+def timed(fn, runs: int, reset=None):
+    from django.db import connection
+
+    times, value = [], None
+    for _ in range(runs):
+        if reset:
+            reset()
+        if connection.vendor == "sqlite":
+            # Write the reset's pages back now, not during the timed import.
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        start = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--per-row",
+        action="store_true",
+        help="also time the library's per-row path once (about a minute)",
+    )
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        setup_django(Path(folder))
+        run(args)
+
+
+def run(args) -> None:
+    from django.db import connection
+
+    from targets.models import Figure
+    from targets.resources import FigureBatchResource, FigureResource, totals_line
+    from targets.spreadsheets import SafeXLSX, SpreadsheetRejected
+
+    user = build_data()
+    rows = figure_rows(args.rows)
+    data = workbook(rows)
+    print(f"database: {connection.vendor}; rows: {args.rows:,}; runs: {args.runs}")
+    print(f"file: {len(data) / 1024 / 1024:.2f} MB xlsx written by openpyxl")
+
+    def clear():
+        # Plain DELETEs: the ORM's delete would write a history row per figure.
+        with connection.cursor() as cursor:
+            for model in (Figure.history.model, Figure):
+                cursor.execute(f"DELETE FROM {model._meta.db_table}")
+
+    def batched(content=data, dry_run=False, with_diff=False):
+        def go():
+            dataset = SafeXLSX().create_dataset(content)
+            return FigureBatchResource().import_data(
+                dataset, dry_run=dry_run, user=user, with_diff=with_diff
+            )
+
+        return go
+
+    read_s, count = timed(lambda: openpyxl_read(data), args.runs)
+    print(f"\n(a) openpyxl read-only read of the file: {read_s:.3f} s ({count:,} rows)")
+
+    import_s, result = timed(batched(), args.runs, reset=clear)
+    assert not result.has_validation_errors() and not result.has_errors()
+    history = Figure.history.count()
+    print(
+        f"(b) import (checks + batched validation + writes), new figures: "
+        f"{import_s:.3f} s  [{totals_line(result)}; {history:,} history rows]"
+    )
+    print(f"    ratio (b)/(a): {import_s / read_s:.1f}×")
+
+    same_s, result = timed(batched(), args.runs)
+    assert Figure.history.count() == history
+    print(
+        f"(c) the same file again (nothing written): {same_s:.3f} s  "
+        f"[{totals_line(result)}]  ratio {same_s / read_s:.1f}×"
+    )
+
+    changed = workbook(figure_rows(args.rows, bump=1))
+
+    def restore():
+        clear()
+        batched()()
+
+    update_s, result = timed(batched(changed), args.runs, reset=restore)
+    print(
+        f"(d) every figure changed (updates + history): {update_s:.3f} s  "
+        f"[{totals_line(result)}]  ratio {update_s / read_s:.1f}×"
+    )
+
+    clear()
+    preview_s, result = timed(batched(dry_run=True, with_diff=True), args.runs)
+    print(
+        f"(e) admin preview (dry run, with the per-cell diff): {preview_s:.3f} s  "
+        f"ratio {preview_s / read_s:.1f}×"
+    )
+
+    if args.per_row:
+        clear()
+        start = time.perf_counter()
+        dataset = SafeXLSX().create_dataset(data)
+        result = FigureResource().import_data(dataset, user=user)
+        per_row_s = time.perf_counter() - start
+        print(
+            f"(f) the library's per-row path, one run: {per_row_s:.1f} s  "
+            f"[{totals_line(result)}]  ratio {per_row_s / read_s:.1f}×"
+        )
+
+    print(
+        "\nRefusals (SafeXLSX/SafeCSV.create_dataset until it raises; "
+        "none reaches openpyxl's parse):"
+    )
+    from targets.spreadsheets import SafeCSV
+
+    big = figure_rows(args.rows)
+    formula_last = workbook(
+        big, edit=lambda s: s.cell(row=args.rows + 1, column=7, value="=1+2")
+    )
+    merged = workbook(big, edit=lambda s: s.merge_cells("C2:D2"))
+    cases = [
+        ("oversize (6 MB)", SafeXLSX(), secrets.token_bytes(6 << 20)),
+        (
+            "zip bomb (200 MB of zeros inside)",
+            SafeXLSX(),
+            _with_part(data, "xl/media/image1.png", b"\0" * (200 << 20)),
+        ),
+        (
+            "macro (vbaProject.bin)",
+            SafeXLSX(),
+            _with_part(data, "xl/vbaProject.bin", b"VBA"),
+        ),
+        ("wrong type (csv named .xlsx)", SafeXLSX(), _csv(rows)),
+        ("wrong type (xlsx named .csv)", SafeCSV(), data),
+        ("formula in the last row", SafeXLSX(), formula_last),
+        ("merged cells (listed after all rows)", SafeXLSX(), merged),
+        ("more than 20,000 rows (25,000)", SafeXLSX(), workbook(figure_rows(25_000))),
+    ]
+    for name, file_format, content in cases:
+
+        def refuse(file_format=file_format, content=content):
+            try:
+                file_format.create_dataset(content)
+            except SpreadsheetRejected as error:
+                return error.code
+            return "ACCEPTED?"
+
+        seconds, code = timed(refuse, args.runs)
+        print(
+            f"  {name:<40} {seconds * 1000:8.1f} ms  ({code}; "
+            f"{seconds / import_s * 100:.1f}% of the import)"
+        )
+
+
+def _with_part(data: bytes, name: str, content: bytes) -> bytes:
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, content)
+    return out.getvalue()
+
+
+def _csv(rows) -> bytes:
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADERS)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+if __name__ == "__main__":
+    main()

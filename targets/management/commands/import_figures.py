@@ -1,0 +1,67 @@
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from targets.resources import (
+    FigureBatchResource,
+    error_count,
+    error_lines,
+    totals_line,
+)
+from targets.rules import can_import
+from targets.spreadsheets import SpreadsheetRejected, read_file
+
+
+class Command(BaseCommand):
+    help = (
+        "Nhập số liệu thực hiện từ một tệp .xlsx hoặc .csv (cột như tệp mẫu trong "
+        "trang quản trị). Tất cả hoặc không gì cả: tệp có lỗi thì không ghi dòng nào."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="Đường dẫn tệp .xlsx hoặc .csv.")
+        parser.add_argument(
+            "--user",
+            required=True,
+            help="Tên đăng nhập của quản trị viên nhập số liệu (ghi vào lịch sử).",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Chỉ kiểm tra và báo cáo những gì sẽ thay đổi; không ghi gì.",
+        )
+
+    def handle(self, *args, file, user, dry_run, **options):
+        account = get_user_model().objects.filter(username=user, is_active=True).first()
+        if account is None or not can_import(account):
+            raise CommandError(
+                f"“{user}” không phải là tài khoản quản trị hệ thống đang hoạt động: "
+                "chỉ quản trị hệ thống được nhập số liệu từ bảng tính."
+            )
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"Không tìm thấy tệp “{file}”.")
+        try:
+            dataset = read_file(path)
+        except SpreadsheetRejected as error:
+            message = f"Không nhập tệp “{path.name}”: {error.message}"
+            raise CommandError(message) from None
+
+        result = FigureBatchResource().import_data(
+            dataset, dry_run=dry_run, user=account, with_diff=False
+        )
+        self.stdout.write(f"Tệp “{path.name}”: {len(dataset)} dòng số liệu.")
+        self.stdout.write(totals_line(result))
+        problems = error_count(result)
+        if problems:
+            for line in error_lines(result):
+                self.stderr.write(line)
+            raise CommandError(
+                f"Tệp có {problems} lỗi nên không có gì được ghi vào cơ sở dữ liệu. "
+                "Hãy sửa các lỗi trên rồi chạy lại."
+            )
+        if dry_run:
+            self.stdout.write("Chạy thử (--dry-run): không ghi gì vào cơ sở dữ liệu.")
+        else:
+            self.stdout.write("Đã nhập xong.")
