@@ -279,14 +279,16 @@ def entry_save(
         )
     figures = {
         f.target_id: f
-        for f in Figure.objects.select_for_update()
+        # Lock the figure rows only: PostgreSQL refuses FOR UPDATE on the nullable
+        # side of the join to the user who last saved.
+        for f in Figure.objects.select_for_update(of=("self",))
         .filter(period=period, target_id__in=targets)
         .select_related("updated_by")
     }
     history = _values_before(period, targets)
     updates = {
         u.task_id: u
-        for u in TaskUpdate.objects.select_for_update()
+        for u in TaskUpdate.objects.select_for_update(of=("self",))
         .filter(period=period, task_id__in=tasks)
         .select_related("updated_by")
     }
