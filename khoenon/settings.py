@@ -121,7 +121,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if TESTING:
     # The suite creates many users; production keeps Django's slow, safe default.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # PBKDF2 stays available for tests that hand users to a production-settings server.
+    PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

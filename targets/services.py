@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -379,12 +379,20 @@ def entry_save(
         try:
             obj.full_clean()
         except ValidationError as exc:
-            row.errors.extend(exc.messages)
+            if not (obj.pk is None and _created_meanwhile(row, obj)):
+                row.errors.extend(exc.messages)
     if any(r.errors for r in figure_rows + task_rows):
         raise RowErrors()
 
-    for _, obj in to_save + task_saves:
-        obj.save()
+    for row, obj in to_save + task_saves:
+        try:
+            with transaction.atomic():  # a savepoint: the transaction survives
+                obj.save()
+        except IntegrityError:
+            # Someone created this quarter's row between our read and our insert.
+            _created_meanwhile(row, obj)
+    if any(r.errors for r in figure_rows + task_rows):
+        raise RowErrors()
 
     submitted = 0
     if submit:
@@ -413,6 +421,23 @@ def entry_save(
             obj.save()
         submitted = len(drafts)
     return {"saved": len(to_save) + len(task_saves), "submitted": submitted}
+
+
+def _created_meanwhile(row, obj) -> bool:
+    """A new figure or task update that someone else created for the same quarter
+    since we read: report it as a conflict showing what is stored now."""
+    lookup = {"target": obj.target} if isinstance(obj, Figure) else {"task": obj.task}
+    stored = (
+        type(obj)
+        .objects.filter(period=obj.period, **lookup)
+        .select_related("updated_by")
+        .first()
+    )
+    if stored is None:
+        return False
+    row.version = -1  # never a stored version: always a conflict
+    _conflict(row, stored)
+    return True
 
 
 class RowErrors(Exception):
