@@ -47,19 +47,28 @@ def test_the_deploy_check_is_clean_under_production_settings():
     assert "System check identified no issues (1 silenced)." in result.stdout
 
 
-def test_production_refuses_to_start_without_a_secret_key():
+def test_production_refuses_to_serve_without_a_secret_key():
     env = production_env()
     del env["DJANGO_SECRET_KEY"]
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
+    serve = subprocess.run(
+        [sys.executable, "-c", "import khoenon.wsgi"],
         cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert serve.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in serve.stderr
+    deploy_check = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "security.W009" in deploy_check.stdout + deploy_check.stderr
 
 
 HTTPS_SETTINGS = dict(
