@@ -1,5 +1,7 @@
 import logging
 
+from django.conf import settings
+
 audit = logging.getLogger("khoenon.audit")
 
 
@@ -24,3 +26,13 @@ class PrivatePagesMiddleware:
                     response.status_code,
                 )
         return response
+
+
+def client_ip(request) -> str:
+    """The user's address. Behind nginx every request comes from a trusted proxy on
+    loopback; then the address nginx saw (X-Real-IP) is the user's. Never trusted
+    from anyone else, so a client cannot choose its own address."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    if remote in settings.TRUSTED_PROXIES:
+        return request.META.get("HTTP_X_REAL_IP", "").strip() or remote
+    return remote

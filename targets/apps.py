@@ -6,7 +6,9 @@ audit = logging.getLogger("khoenon.audit")
 
 
 def _ip(request):
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    from khoenon.middleware import client_ip
+
+    return client_ip(request) if request is not None else ""
 
 
 def log_login(sender, request, user, **kwargs):

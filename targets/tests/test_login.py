@@ -41,6 +41,40 @@ class LoginThrottleTests(EntryTestCase):
         with override_settings(AXES_COOLOFF_TIME=0.25):
             self.assertEqual(self.attempt("kinhte", PASSWORD).status_code, 302)
 
+    def test_behind_the_proxy_users_are_told_apart_by_the_address_nginx_saw(self):
+        for _ in range(5):
+            self.client.post(
+                "/accounts/login/",
+                {"username": "kinhte", "password": "sai"},
+                REMOTE_ADDR="127.0.0.1",
+                HTTP_X_REAL_IP="203.0.113.7",
+            )
+        elsewhere = self.client.post(
+            "/accounts/login/",
+            {"username": "kinhte", "password": PASSWORD},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_REAL_IP="198.51.100.4",
+        )
+        self.assertEqual(elsewhere.status_code, 302)
+        self.client.logout()
+        # A client that is not the proxy cannot choose its address.
+        spoofed = self.client.post(
+            "/accounts/login/",
+            {"username": "kinhte", "password": PASSWORD},
+            REMOTE_ADDR="192.0.2.9",
+            HTTP_X_REAL_IP="203.0.113.7",
+        )
+        self.assertEqual(spoofed.status_code, 302)
+        self.client.logout()
+        # The address nginx saw is the one locked.
+        locked = self.client.post(
+            "/accounts/login/",
+            {"username": "kinhte", "password": PASSWORD},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_REAL_IP="203.0.113.7",
+        )
+        self.assertEqual(locked.status_code, 429)
+
     def test_a_few_mistakes_do_not_lock(self):
         for _ in range(4):
             self.attempt("kinhte", "sai-mat-khau")
