@@ -103,6 +103,23 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# "pages": the dashboard's drawings, kept under the database snapshot or a digest of
+# the rows they are drawn from (see reports.views), so an entry can be unused but
+# never stale. Held in each process's memory: nothing to run or configure. A drawing
+# of 30 targets weighs about 50 KB; MAX_ENTRIES bounds the memory. Off under DEBUG,
+# so that an edited template shows at once. Keys do not name the release: a cache
+# shared by several servers would need a KEY_PREFIX per release.
+_LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+CACHES = {
+    "default": {"BACKEND": _LOCMEM},
+    "pages": {
+        "BACKEND": "django.core.cache.backends.dummy.DummyCache" if DEBUG else _LOCMEM,
+        "LOCATION": "pages",
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 50},
+    },
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

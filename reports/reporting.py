@@ -11,15 +11,21 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 from django.utils.html import format_html
 
-from targets.models import Comparison, Figure, ReportingPeriod, WorkflowState
+from targets.models import Comparison, ReportingPeriod, WorkflowState
 from targets.numbers import format_decimal
-from targets.progress import ResolutionProgress, Status, TargetProgress
+from targets.progress import (
+    SENT_STATES,
+    ProgressRows,
+    ResolutionProgress,
+    Status,
+    TargetProgress,
+)
 
 HUNDRED = Decimal(100)
 
 # A figure counts as reported once the clerk has sent it: waiting for approval or
 # approved. Drafts and returned figures have not been reported.
-REPORTED = (WorkflowState.SUBMITTED, WorkflowState.APPROVED)
+REPORTED = SENT_STATES
 
 
 class ReportState:
@@ -91,31 +97,25 @@ class Sent:
     last_update: datetime.datetime | None
 
 
-def sent_figures(progress: ResolutionProgress, periods) -> Sent:
-    """One query for both, on the (target, period) index, so its cost follows the
-    resolution's size and not the database's. periods: the commune's periods (the
-    ones up to the selected period count for the last update)."""
-    selected = progress.period
-    up_to = [p.pk for p in periods if p.key <= selected.key]
+def sent_figures(rows: ProgressRows) -> Sent:
+    """From the figures the progress loader fetched (those up to the period that count
+    or were sent): no query of its own."""
     at: dict[int, datetime.datetime | None] = {}
     last_update = None
-    for target_id, period_id, state, submitted, approved, saved in (
-        Figure.objects.filter(
-            target_id__in=[i.target.pk for i in progress.items],
-            period_id__in=up_to,
-            state__in=REPORTED,
-        )
-        .order_by()
-        .values_list(
-            "target_id",
-            "period_id",
-            "state",
-            "submitted_at",
-            "approved_at",
-            "updated_at",
-        )
-    ):
-        if period_id == selected.pk:
+    for (
+        target_id,
+        period_id,
+        _,
+        _,
+        _,
+        state,
+        submitted,
+        approved,
+        saved,
+    ) in rows.figures:
+        if state not in REPORTED:
+            continue
+        if period_id == rows.period.pk:
             at[target_id] = submitted
         if state == WorkflowState.APPROVED:
             # Figures loaded by an import or the demo carry no approval time.

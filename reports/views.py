@@ -8,14 +8,18 @@ runs a fixed number of queries, whatever the number of targets."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+from django.core.cache import caches
+from django.db import connections, router
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from targets import rules
 from targets.forms import AssessmentForm
@@ -37,10 +41,13 @@ from targets.progress import (
     SUMMARY_ORDER,
     Status,
     TargetProgress,
+    build_progress,
+    fetch_progress_rows,
     load_resolution_progress,
     load_target_progress,
     quarter_label,
     quarters_between,
+    thresholds,
 )
 
 from . import exports
@@ -124,17 +131,18 @@ def _empty(request, selection):
     return render(request, "reports/empty.html", {"selection": selection})
 
 
-def _lines(items, user, resolution, period) -> dict[int, TargetLine]:
-    """{target id: its row, formatted}, linked to the target page when the user may
-    open it (a clerk: the targets its bodies lead; one query)."""
+def _linkable(user) -> set[int] | None:
+    """The targets whose page the user may open (a clerk: the targets its bodies
+    lead; one query), or None for every target."""
     visible = rules.visible_targets(user)
-    linkable = None  # every target: the rules put no filter on this user's set
-    if visible.query.has_filters():
-        linkable = set(
-            visible.filter(indicator__resolution=resolution).values_list(
-                "pk", flat=True
-            )
-        )
+    if not visible.query.has_filters():
+        return None  # the rules put no filter on this user's set
+    return set(visible.values_list("pk", flat=True))
+
+
+def _lines(items, linkable, period) -> dict[int, TargetLine]:
+    """{target id: its row, formatted}, linked to the target page when the user may
+    open it (see _linkable)."""
     # reverse() once: at about 60 µs a call it would cost milliseconds per page.
     prefix = reverse("reports:target", args=[1]).removesuffix("1/")
     lines = {}
@@ -196,21 +204,76 @@ def _grouped(lines, progress):
     ]
 
 
-def dashboard(request):
-    _require_reader(request.user)
-    selection = _selection(request)
-    if selection is None or selection.period is None:
-        return _empty(request, selection)
+# The dashboard is the page delegates open most, and drawing it costs several times
+# what reading its rows does. Drawings are kept in the "pages" cache (one per process,
+# see settings.CACHES) under keys that change whenever what they show could have: a
+# kept drawing is never stale, whoever changed the data and however (the portal, the
+# admin, an import, a restore, SQL by hand).
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _snapshot_key(request, linkable) -> str | None:
+    """On PostgreSQL: a key from the database's current snapshot, the list of the
+    transactions in progress and the first transaction id not yet given out. Every
+    commit changes it (the transaction leaves the list, or the bound moves), so two
+    requests with the same snapshot read the same data, and a drawing kept under it
+    can be served without reading anything else. Reads take no transaction id, so the
+    snapshot holds until someone writes.
+
+    None elsewhere, and when this connection has written in a transaction not yet
+    committed: the snapshot does not show one's own writes."""
+    # The database the rows are read from (a router may send reads to a standby).
+    database = connections[router.db_for_read(Figure)]
+    if database.vendor != "postgresql":
+        return None
+    with database.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()"
+        )
+        snapshot, own = cursor.fetchone()
+    if own is not None:
+        return None
+    return "dashboard:snapshot:" + _digest(
+        snapshot, sorted(request.GET.lists()), linkable, thresholds()
+    )
+
+
+def _loaded(instance) -> tuple:
+    """The field values an instance holds; deferred ones read as None (reading them
+    would be a query)."""
+    values = instance.__dict__
+    return tuple(values.get(f.attname) for f in instance._meta.concrete_fields)
+
+
+def _content_key(request, selection, rows, linkable) -> str:
+    """A digest of everything the drawing is made of: the progress rows (with the
+    sent figures), the query string, the resolutions and periods offered and the
+    links this user may follow. The same digest can only come from the same data."""
+    return "dashboard:content:" + _digest(
+        rows.digest,
+        sorted(request.GET.lists()),
+        [(_loaded(r), _loaded(r.commune)) for r in selection.resolutions],
+        [(_loaded(p), p.has_approved) for p in selection.periods],
+        selection.resolution.pk,
+        selection.period.pk,
+        None if linkable is None else sorted(linkable),
+    )
+
+
+def _dashboard_body(request, selection, rows, linkable) -> str:
+    """The dashboard below the navigation bar: no query, everything comes in."""
     resolution, period = selection.resolution, selection.period
-    progress = load_resolution_progress(resolution, period)
+    progress = build_progress(rows)
     filters = _filters(request, progress)
     shown = [i for i in progress.items if _matches(i, filters)]
-    lines = _lines(shown, request.user, resolution, period)
-    sent = sent_figures(progress, selection.periods)
+    lines = _lines(shown, linkable, period)
+    sent = sent_figures(rows)
     reports = body_reports(progress, sent.at)
-    return render(
-        request,
-        "reports/dashboard.html",
+    return render_to_string(
+        "reports/_dashboard.html",
         {
             "selection": selection,
             "resolution": resolution,
@@ -225,6 +288,41 @@ def dashboard(request):
             "not_reported": [r for r in reports.values() if not r.has_reported],
             "last_update": sent.last_update,
         },
+        request=request,
+    )
+
+
+def _drawing(request, selection, linkable) -> tuple[str, str]:
+    """(title, body): read the rows, then draw them unless a drawing of the very
+    same rows is kept."""
+    rows = fetch_progress_rows(selection.resolution, selection.period)
+    key = _content_key(request, selection, rows, linkable)
+    drawing = caches["pages"].get(key)
+    if drawing is None:
+        body = _dashboard_body(request, selection, rows, linkable)
+        drawing = (str(selection.period), body)
+        caches["pages"].set(key, drawing)
+    return drawing
+
+
+def dashboard(request):
+    """The delegates' home page. On PostgreSQL, when nothing was committed since the
+    same page was drawn, it is served as drawn (one query); otherwise the rows are
+    read and drawn again only if they changed."""
+    _require_reader(request.user)
+    linkable = _linkable(request.user)
+    key = _snapshot_key(request, linkable)
+    drawing = caches["pages"].get(key) if key else None
+    if drawing is None:
+        selection = _selection(request)
+        if selection is None or selection.period is None:
+            return _empty(request, selection)
+        drawing = _drawing(request, selection, linkable)
+        if key:
+            caches["pages"].set(key, drawing)
+    title, body = drawing
+    return render(
+        request, "reports/dashboard.html", {"title": title, "body": mark_safe(body)}
     )
 
 
@@ -435,8 +533,10 @@ def bodies(request):
     if selection is None or selection.period is None:
         return _empty(request, selection)
     resolution, period = selection.resolution, selection.period
-    progress = load_resolution_progress(resolution, period)
-    reports = body_reports(progress, sent_figures(progress, selection.periods).at)
+    rows = fetch_progress_rows(resolution, period)
+    progress = build_progress(rows)
+    sent = sent_figures(rows)
+    reports = body_reports(progress, sent.at)
     task_rows = _task_rows(resolution, period)
 
     cards: dict[object, dict] = {}
@@ -453,7 +553,7 @@ def bodies(request):
             },
         )
 
-    lines = _lines(progress.items, request.user, resolution, period)
+    lines = _lines(progress.items, _linkable(request.user), period)
     for item in progress.items:
         for a in item.assignments:
             if a.role in RESPONSIBLE:

@@ -16,10 +16,12 @@ text leaves open are documented on `evaluate()`.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -36,6 +38,8 @@ from .models import (
     Comparison,
     ExpectedPath,
     Figure,
+    Indicator,
+    ResponsibleBody,
     Role,
     Target,
     Verdict,
@@ -44,7 +48,7 @@ from .models import (
 from .numbers import format_decimal
 
 if TYPE_CHECKING:
-    from .models import Indicator, ReportingPeriod, Resolution, ResponsibleBody
+    from .models import ReportingPeriod, Resolution
 
 Quarter = tuple[int, int]  # (year, quarter)
 
@@ -820,48 +824,159 @@ def _in_role_order(assignments: Iterable[Assignment]) -> list[Assignment]:
 REPORTED_STATES = (WorkflowState.APPROVED,)
 
 
-def load_resolution_progress(
+def _columns(model) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+# Figures a body has sent: waiting for approval or approved. Not what the progress
+# counts (REPORTED_STATES) but what "who has reported for the period" reads; the
+# loader fetches both in one query.
+SENT_STATES = (WorkflowState.SUBMITTED, WorkflowState.APPROVED)
+
+
+@dataclass(frozen=True)
+class ProgressRows:
+    """What the progress of a resolution at a period is computed from, as the plain
+    rows of four queries: every column of the targets and of their indicators, the
+    figures up to the period that count or were sent, the period's assessments, every
+    column of the target assignments and of their bodies.
+
+    `digest` fingerprints them with the period, the states counted and the thresholds:
+    equal digests mean an equal `ResolutionProgress`, so a page may keep what it drew
+    from one for as long as the digest holds, without any signal from the writers.
+    """
+
+    resolution: Resolution
+    period: ReportingPeriod
+    states: tuple[str, ...] | None
+    db: str
+    targets: tuple[tuple, ...]
+    figures: tuple[tuple, ...]
+    assessments: tuple[tuple, ...]
+    assignments: tuple[tuple, ...]
+
+    @property
+    def target_ids(self) -> list[int]:
+        return [row[0] for row in self.targets]
+
+    @cached_property
+    def digest(self) -> str:
+        data = (
+            self.period.key,
+            self.states,
+            thresholds(),
+            self.targets,
+            self.figures,
+            self.assessments,
+            self.assignments,
+        )
+        return hashlib.sha256(repr(data).encode()).hexdigest()
+
+
+TARGET_COLUMNS = _columns(Target)
+INDICATOR_COLUMNS = _columns(Indicator)
+ASSIGNMENT_COLUMNS = _columns(Assignment)
+BODY_COLUMNS = _columns(ResponsibleBody)
+FIGURE_COLUMNS = (
+    "target_id",
+    "period_id",
+    "period__year",
+    "period__quarter",
+    "value",
+    "state",
+    "submitted_at",
+    "approved_at",
+    "updated_at",
+)
+
+
+def fetch_progress_rows(
     resolution: Resolution,
     period: ReportingPeriod,
     states: Iterable[str] | None = REPORTED_STATES,
-) -> ResolutionProgress:
-    """Every target of the resolution at the period, with the roll-ups, in four queries
-    whatever the number of targets: targets (with indicators), figures up to the period,
-    the approver's assessments at the period, and the target assignments (with bodies).
-
-    Only figures in `states` count (approved ones by default); None counts all."""
-    targets = list(
-        Target.objects.filter(indicator__resolution=resolution).select_related(
-            "indicator"
-        )
+) -> ProgressRows:
+    """The four queries of `load_resolution_progress`, whatever the number of targets.
+    Only figures in `states` count (approved ones by default); None counts all. Rows
+    come in primary key order, so the same data always gives the same digest."""
+    states = None if states is None else tuple(states)
+    targets = (
+        Target.objects.filter(indicator__resolution=resolution)
+        .order_by("pk")
+        .values_list(*TARGET_COLUMNS, *(f"indicator__{c}" for c in INDICATOR_COLUMNS))
     )
-    figures: dict[int, dict[Quarter, Decimal]] = defaultdict(dict)
-    rows = Figure.objects.filter(target__indicator__resolution=resolution).filter(
+    figures = Figure.objects.filter(target__indicator__resolution=resolution).filter(
         _up_to(period.key)
     )
     if states is not None:
-        rows = rows.filter(state__in=states)
-    rows = rows.order_by().values_list(
-        "target_id", "period__year", "period__quarter", "value"
-    )
-    for target_id, year, quarter, value in rows:
-        figures[target_id][(year, quarter)] = value
-    overrides = {
-        target_id: (verdict, reason)
-        for target_id, verdict, reason in Assessment.objects.filter(
+        figures = figures.filter(state__in={*states, *SENT_STATES})
+    figures = figures.order_by("pk").values_list(*FIGURE_COLUMNS)
+    assessments = (
+        Assessment.objects.filter(
             target__indicator__resolution=resolution, period=period
         )
-        .order_by()
+        .order_by("pk")
         .values_list("target_id", "verdict", "reason")
-    }
-    assignments: dict[int, list[Assignment]] = defaultdict(list)
-    for assignment in _in_role_order(
+    )
+    assignments = (
         Assignment.objects.filter(target__indicator__resolution=resolution)
-        .select_related("body")
-        .order_by()
-    ):
+        .order_by("pk")
+        .values_list(*ASSIGNMENT_COLUMNS, *(f"body__{c}" for c in BODY_COLUMNS))
+    )
+    return ProgressRows(
+        resolution=resolution,
+        period=period,
+        states=states,
+        db=targets.db,
+        targets=tuple(targets),
+        figures=tuple(figures),
+        assessments=tuple(assessments),
+        assignments=tuple(assignments),
+    )
+
+
+def build_progress(rows: ProgressRows) -> ResolutionProgress:
+    """The progress of every target and the roll-ups, from the rows alone: no query.
+    Targets come with their indicator (one instance per indicator), assignments with
+    their body (one instance per body), as the ORM would have built them."""
+    n_target, n_assignment = len(TARGET_COLUMNS), len(ASSIGNMENT_COLUMNS)
+
+    indicators: dict[int, Indicator] = {}
+    targets = []
+    for row in rows.targets:
+        target = Target.from_db(rows.db, TARGET_COLUMNS, row[:n_target])
+        indicator_pk = row[n_target]
+        if indicator_pk not in indicators:
+            indicators[indicator_pk] = Indicator.from_db(
+                rows.db, INDICATOR_COLUMNS, row[n_target:]
+            )
+        target.indicator = indicators[indicator_pk]
+        targets.append(target)
+    # Target's own ordering, sorted here rather than joined in SQL.
+    targets.sort(key=lambda t: (t.indicator.number, t.order, t.code, t.pk))
+
+    figures: dict[int, dict[Quarter, Decimal]] = defaultdict(dict)
+    for target_id, _, year, quarter, value, state, *_ in rows.figures:
+        if rows.states is None or state in rows.states:
+            figures[target_id][(year, quarter)] = value
+    overrides = {
+        target_id: (verdict, reason) for target_id, verdict, reason in rows.assessments
+    }
+    bodies: dict[int, ResponsibleBody] = {}
+    built = []
+    for row in rows.assignments:
+        assignment = Assignment.from_db(rows.db, ASSIGNMENT_COLUMNS, row[:n_assignment])
+        body_pk = row[n_assignment]
+        if body_pk not in bodies:
+            bodies[body_pk] = ResponsibleBody.from_db(
+                rows.db, BODY_COLUMNS, row[n_assignment:]
+            )
+        assignment.body = bodies[body_pk]
+        built.append(assignment)
+    assignments: dict[int, list[Assignment]] = defaultdict(list)
+    for assignment in _in_role_order(built):
         assignments[assignment.target_id].append(assignment)
 
+    period = rows.period
     items = []
     for target in targets:
         verdict, reason = overrides.get(target.pk, (None, ""))
@@ -876,7 +991,7 @@ def load_resolution_progress(
             TargetProgress(target, progress, tuple(assignments.get(target.pk, ())))
         )
     return ResolutionProgress(
-        resolution=resolution,
+        resolution=rows.resolution,
         period=period,
         items=tuple(items),
         overall=rollup(i.progress for i in items),
@@ -884,6 +999,19 @@ def load_resolution_progress(
         by_indicator=group_by_indicator(items),
         by_body=group_by_body(items),
     )
+
+
+def load_resolution_progress(
+    resolution: Resolution,
+    period: ReportingPeriod,
+    states: Iterable[str] | None = REPORTED_STATES,
+) -> ResolutionProgress:
+    """Every target of the resolution at the period, with the roll-ups, in four queries
+    whatever the number of targets: targets (with indicators), figures up to the period,
+    the approver's assessments at the period, and the target assignments (with bodies).
+
+    Only figures in `states` count (approved ones by default); None counts all."""
+    return build_progress(fetch_progress_rows(resolution, period, states))
 
 
 @dataclass(frozen=True)

@@ -30,3 +30,16 @@ def json_script(html: str, element_id: str):
 def scripts(html: str) -> list[str]:
     """Every <script> opening tag."""
     return re.findall(r"<script\b[^>]*>", html)
+
+
+def not_reported(html: str) -> dict[str, int]:
+    """{body name: targets missing} from the dashboard's "not reported" list."""
+    listed = re.search(r'<ul class="small mb-0 not-reported">(.*?)</ul>', html, re.S)
+    if not listed:
+        return {}
+    return {
+        unescape(name): int(missing)
+        for name, missing in re.findall(
+            r"<strong>(.*?)</strong>: chưa gửi số liệu (\d+)/", listed.group(1)
+        )
+    }
