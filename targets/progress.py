@@ -8,7 +8,9 @@ Two halves:
   (and the thresholds).
 - two loaders that fetch what a page needs in a constant number of queries:
   `load_resolution_progress()` (dashboard, report, body scorecards) and
-  `load_target_progress()` (one target's page with its quarterly history).
+  `load_target_progress()` (one target's page with its quarterly history). The first
+  comes in two steps, `fetch_progress_rows()` (plain rows) and `build_progress()` (no
+  query), so that a page can fingerprint the rows before it builds anything.
 
 The reading rules come from PRODUCT.md ("Reading each target right"); the choices the
 text leaves open are documented on `evaluate()`.
