@@ -936,23 +936,31 @@ def fetch_progress_rows(
     )
 
 
+def _with_related(db, rows, model, columns, name, related_columns) -> list:
+    """Instances of `model` from rows of its columns followed by those of the object
+    its foreign key `name` points to, that object set on each (one instance per
+    related row, as select_related would, but shared)."""
+    related_model = model._meta.get_field(name).related_model
+    n = len(columns)
+    related = {}
+    instances = []
+    for row in rows:
+        instance = model.from_db(db, columns, row[:n])
+        pk = row[n]
+        if pk not in related:
+            related[pk] = related_model.from_db(db, related_columns, row[n:])
+        setattr(instance, name, related[pk])
+        instances.append(instance)
+    return instances
+
+
 def build_progress(rows: ProgressRows) -> ResolutionProgress:
     """The progress of every target and the roll-ups, from the rows alone: no query.
     Targets come with their indicator (one instance per indicator), assignments with
     their body (one instance per body), as the ORM would have built them."""
-    n_target, n_assignment = len(TARGET_COLUMNS), len(ASSIGNMENT_COLUMNS)
-
-    indicators: dict[int, Indicator] = {}
-    targets = []
-    for row in rows.targets:
-        target = Target.from_db(rows.db, TARGET_COLUMNS, row[:n_target])
-        indicator_pk = row[n_target]
-        if indicator_pk not in indicators:
-            indicators[indicator_pk] = Indicator.from_db(
-                rows.db, INDICATOR_COLUMNS, row[n_target:]
-            )
-        target.indicator = indicators[indicator_pk]
-        targets.append(target)
+    targets = _with_related(
+        rows.db, rows.targets, Target, TARGET_COLUMNS, "indicator", INDICATOR_COLUMNS
+    )
     # Target's own ordering, sorted here rather than joined in SQL.
     targets.sort(key=lambda t: (t.indicator.number, t.order, t.code, t.pk))
 
@@ -963,17 +971,9 @@ def build_progress(rows: ProgressRows) -> ResolutionProgress:
     overrides = {
         target_id: (verdict, reason) for target_id, verdict, reason in rows.assessments
     }
-    bodies: dict[int, ResponsibleBody] = {}
-    built = []
-    for row in rows.assignments:
-        assignment = Assignment.from_db(rows.db, ASSIGNMENT_COLUMNS, row[:n_assignment])
-        body_pk = row[n_assignment]
-        if body_pk not in bodies:
-            bodies[body_pk] = ResponsibleBody.from_db(
-                rows.db, BODY_COLUMNS, row[n_assignment:]
-            )
-        assignment.body = bodies[body_pk]
-        built.append(assignment)
+    built = _with_related(
+        rows.db, rows.assignments, Assignment, ASSIGNMENT_COLUMNS, "body", BODY_COLUMNS
+    )
     assignments: dict[int, list[Assignment]] = defaultdict(list)
     for assignment in _in_role_order(built):
         assignments[assignment.target_id].append(assignment)

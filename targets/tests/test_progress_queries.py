@@ -26,6 +26,8 @@ from targets.models import (
 )
 from targets.progress import (
     Status,
+    build_progress,
+    fetch_progress_rows,
     load_resolution_progress,
     load_target_progress,
 )
@@ -203,6 +205,102 @@ class LoadResolutionProgressTests(TestCase):
         self.assertEqual(
             {i.target.indicator.resolution_id for i in result.items}, {self.small.pk}
         )
+
+
+class ProgressRowsTests(TestCase):
+    """The loader reads plain rows and builds the instances itself; pages keep what
+    they drew under the rows' digest."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.resolution, cls.periods = build_resolution("Khoen On", scale=1)
+
+    def rows(self, quarter=3):
+        return fetch_progress_rows(self.resolution, self.periods[quarter])
+
+    def test_the_built_instances_equal_what_the_orm_loads(self):
+        def values(instance):
+            fields = instance._meta.concrete_fields
+            return {f.attname: getattr(instance, f.attname) for f in fields}
+
+        def with_body(assignment):
+            return (assignment.pk, values(assignment), values(assignment.body))
+
+        items = build_progress(self.rows()).items
+        targets = Target.objects.filter(indicator__resolution=self.resolution)
+        loaded = {}
+        for assignment in Assignment.objects.filter(target__in=targets).select_related(
+            "body"
+        ):
+            loaded.setdefault(assignment.target_id, []).append(with_body(assignment))
+        orm = list(targets.select_related("indicator"))
+        self.assertEqual([i.target.pk for i in items], [t.pk for t in orm])
+        for item, target in zip(items, orm, strict=True):
+            self.assertEqual(values(item.target), values(target))
+            self.assertEqual(values(item.target.indicator), values(target.indicator))
+            self.assertEqual(
+                sorted(with_body(a) for a in item.assignments),
+                sorted(loaded[target.pk]),
+            )
+        # One instance per indicator and per body, shared by the rows pointing to it.
+        self.assertEqual(len({id(i.target.indicator) for i in items}), 11)
+        assignments = [a for i in items for a in i.assignments]
+        self.assertEqual(
+            len({id(a.body) for a in assignments}),
+            len({a.body_id for a in assignments}),
+        )
+
+    def test_the_same_data_gives_the_same_digest(self):
+        self.assertEqual(self.rows().digest, self.rows().digest)
+        self.assertNotEqual(self.rows(3).digest, self.rows(4).digest)
+
+    def test_any_change_to_what_the_progress_reads_changes_the_digest(self):
+        target = Target.objects.filter(indicator__resolution=self.resolution).first()
+        figure = Figure.objects.filter(target=target, period=self.periods[2])
+        changes = {
+            "a target's unit": lambda: Target.objects.filter(pk=target.pk).update(
+                unit="tấn"
+            ),
+            "an indicator's text": lambda: Indicator.objects.filter(
+                pk=target.indicator_id
+            ).update(text="Nội dung mới"),
+            "a figure's value": lambda: figure.update(value=D("51")),
+            "a figure sent, not approved": lambda: figure.update(state="submitted"),
+            "an assessment": lambda: Assessment.objects.create(
+                target=target,
+                period=self.periods[3],
+                verdict=Verdict.NOT_MET,
+                reason="Chưa đạt theo số liệu của huyện.",
+            ),
+            "a body's name": lambda: ResponsibleBody.objects.filter(
+                assignments__target=target, assignments__role=Role.LEAD
+            ).update(name="Đơn vị mới"),
+            "an assignment's role": lambda: Assignment.objects.filter(
+                target=target, role=Role.SUPPORTING
+            ).update(note="Phối hợp kiểm tra số liệu"),
+        }
+        for what, change in changes.items():
+            with self.subTest(what):
+                before = self.rows().digest
+                change()
+                self.assertNotEqual(self.rows().digest, before)
+        before = self.rows().digest
+        with self.settings(PROGRESS_THRESHOLDS={"on_track": "0.9", "at_risk": "0.5"}):
+            self.assertNotEqual(self.rows().digest, before)
+
+    def test_a_draft_leaves_the_rows_as_they_were(self):
+        # Drafts neither count nor show as sent: pages keep what they drew.
+        before = self.rows().digest
+        Figure.objects.filter(period=self.periods[3]).delete()
+        emptied = self.rows().digest
+        self.assertNotEqual(emptied, before)
+        Figure.objects.create(
+            target=Target.objects.filter(indicator__resolution=self.resolution)[5],
+            period=self.periods[3],
+            value=D("1"),
+            state="draft",
+        )
+        self.assertEqual(self.rows().digest, emptied)
 
 
 class LoadTargetProgressTests(TestCase):
