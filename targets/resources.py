@@ -1088,6 +1088,7 @@ class FigureResource(KhoenOnResource):
         user = importing_user(kwargs.get("user"))
         if instance.pk is not None:
             instance.version += 1
+        instance.is_demo = False
         instance.updated_by = user
         instance._change_reason = models.VIA_IMPORT
         instance._history_user = user
@@ -1261,6 +1262,7 @@ class FigureBatchResource(FigureResource):
         for name in FIGURE_FIELDS:
             setattr(figure, name, getattr(candidate, name))
         figure.version += 1
+        figure.is_demo = False  # the administrator's figure now
         figure.updated_by = user
         figure.updated_at = now
         figure._change_reason = models.VIA_IMPORT
@@ -1277,7 +1279,15 @@ class FigureBatchResource(FigureResource):
         return [str(field.export(figure)) for field in self.get_import_fields()]
 
 
-UPDATED_FIELDS = ("value", "kind", "note", "version", "updated_by", "updated_at")
+UPDATED_FIELDS = (
+    "value",
+    "kind",
+    "note",
+    "version",
+    "is_demo",
+    "updated_by",
+    "updated_at",
+)
 
 
 def _write(new: list[Figure], changed: list[Figure], user) -> None:

@@ -341,6 +341,7 @@ def entry_save(
             figure = Figure(target=target, period=period, version=0)
         figure.value, figure.kind, figure.note = row.value, row.kind, row.note
         figure.state = WorkflowState.DRAFT
+        figure.is_demo = False  # a person's figure now, whatever the demo put there
         to_save.append((row, figure))
 
     task_saves = []
@@ -372,6 +373,7 @@ def entry_save(
             update = TaskUpdate(task=tasks[row.task_id], period=period, version=0)
         update.status, update.narrative = row.status, row.narrative
         update.state = WorkflowState.DRAFT
+        update.is_demo = False
         task_saves.append((row, update))
 
     for row, obj in to_save + task_saves:

@@ -85,6 +85,19 @@ class DraftAndSubmitTests(EntryTestCase):
         self.assertEqual(record.history_user, self.clerk)
         self.assertEqual(record.history_change_reason, "Trang nhập số liệu – lưu nháp")
 
+    def test_a_clerks_value_over_a_demo_figure_is_no_longer_marked_demo(self):
+        figure = self.figure(self.forest) or Figure(target=self.forest, period=self.q4)
+        figure.value, figure.state, figure.is_demo = Decimal("40.6"), "draft", True
+        figure.save()
+        self.client.force_login(self.clerk)
+        self.assertContains(self.client.get(self.entry_url()), "dữ liệu minh họa")
+        response = self.save(
+            self.row(self.forest, "40,7", version=figure.version), user=self.clerk
+        )
+        self.assertRedirects(response, self.entry_url())
+        figure.refresh_from_db()
+        self.assertEqual((figure.value, figure.is_demo), (Decimal("40.7"), False))
+
     def test_the_sum_target_shows_the_year_to_date_total_beside_the_input(self):
         self.save(self.row(self.grain, "1000"), user=self.clerk)
         response = self.client.get(self.entry_url())

@@ -222,6 +222,17 @@ class AdminImportTests(ImportTestCase):
             },
         )
 
+    def test_an_imported_value_over_a_demo_figure_is_no_longer_marked_demo(self):
+        demo = self.figure("2c", 3, "4", is_demo=True)
+        kept = self.figure("2b", 3, "340", is_demo=True)
+        preview = self.preview(xlsx([row("2c", 3, "6"), row("2b", 3, "340")]))
+        self.assertRedirects(self.confirm(preview), "/admin/targets/figure/")
+        demo.refresh_from_db()
+        kept.refresh_from_db()
+        self.assertEqual((demo.value, demo.is_demo), (Decimal("6"), False))
+        # An unchanged row is skipped: nothing written, the mark stays.
+        self.assertEqual((kept.version, kept.is_demo), (1, True))
+
     def test_confirm_writes_nothing_when_the_data_changed_since_the_preview(self):
         figure = self.figure("2b", 3, "340")
         preview = self.preview(xlsx([row("2a", 3, "10"), row("2b", 3, "340")]))
