@@ -17,7 +17,6 @@ from targets.models import (
     Assessment,
     Assignment,
     BodyKind,
-    Commune,
     Figure,
     Indicator,
     ReportingPeriod,
@@ -30,9 +29,9 @@ from targets.models import (
     TaskStatus,
     TaskUpdate,
     Verdict,
-    decree_09_window,
 )
 from targets.services import demo_load, resolution_load
+from targets.tests.test_progress_queries import build_commune
 
 D = Decimal
 Y = 2025
@@ -114,31 +113,14 @@ def build_every_status(name: str = "Thử nghiệm") -> dict:
     """A resolution of seven targets over three areas and three lead bodies (A, B,
     C), every figure approved, in which each in-year status appears at quarter III
     and each year-end status at quarter IV, with one approver override."""
-    commune = Commune.objects.create(name=name, province="Lai Châu")
-    resolution = Resolution.objects.create(
-        commune=commune,
+    resolution, periods = build_commune(
+        name,
         number="99/NQ-HĐND",
         title="Về kế hoạch thử nghiệm năm 2025",
         council=f"Hội đồng nhân dân xã {name}",
-        term="XXI",
         session="Kỳ họp thứ nhất",
-        adopted_on=datetime.date(Y, 7, 30),
-        effective_on=datetime.date(Y, 7, 30),
-        plan_year=Y,
-        covers_from=datetime.date(Y, 7, 1),
-        covers_to=datetime.date(Y, 12, 31),
     )
-    periods = {}
-    for quarter in range(1, 5):
-        data_from, data_to = decree_09_window(Y, quarter)
-        periods[quarter] = ReportingPeriod.objects.create(
-            commune=commune,
-            year=Y,
-            quarter=quarter,
-            data_from=data_from,
-            data_to=data_to,
-            deadline=data_to + datetime.timedelta(days=20),
-        )
+    commune = resolution.commune
     indicators = {
         n: Indicator.objects.create(
             resolution=resolution, number=n, area=area, text=f"Chỉ tiêu thử ({n})."

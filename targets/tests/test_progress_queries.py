@@ -49,22 +49,19 @@ KINDS = [
 LEAD_QUERIES = 4  # targets, figures, assessments, assignments
 
 
-def build_resolution(name: str, scale: int) -> tuple[Resolution, dict]:
-    """A commune with its four 2025 quarters and one resolution of 30 × scale targets,
-    figures for every quarter, three assignments per target and a few assessments."""
+def build_commune(name: str, **resolution) -> tuple[Resolution, dict]:
+    """A commune with its four 2025 quarters (Decree 09 windows, deadline 20 days
+    after) and one resolution adopted on 30/07/2025: (resolution, {quarter: period})."""
     commune = Commune.objects.create(name=name, province="Lai Châu")
     resolution = Resolution.objects.create(
         commune=commune,
-        number="13/NQ-HĐND",
-        title="Về kế hoạch phát triển kinh tế - xã hội 6 tháng cuối năm 2025",
-        council=f"HĐND xã {name}",
         term="XXI",
-        session="thứ hai",
         adopted_on=datetime.date(Y, 7, 30),
         effective_on=datetime.date(Y, 7, 30),
         plan_year=Y,
         covers_from=datetime.date(Y, 7, 1),
         covers_to=datetime.date(Y, 12, 31),
+        **resolution,
     )
     periods = {}
     for quarter in range(1, 5):
@@ -77,6 +74,20 @@ def build_resolution(name: str, scale: int) -> tuple[Resolution, dict]:
             data_to=data_to,
             deadline=data_to + datetime.timedelta(days=20),
         )
+    return resolution, periods
+
+
+def build_resolution(name: str, scale: int) -> tuple[Resolution, dict]:
+    """A commune with its four 2025 quarters and one resolution of 30 × scale targets,
+    figures for every quarter, three assignments per target and a few assessments."""
+    resolution, periods = build_commune(
+        name,
+        number="13/NQ-HĐND",
+        title="Về kế hoạch phát triển kinh tế - xã hội 6 tháng cuối năm 2025",
+        council=f"HĐND xã {name}",
+        session="thứ hai",
+    )
+    commune = resolution.commune
     indicators = Indicator.objects.bulk_create(
         Indicator(resolution=resolution, number=n, area=area, text=f"Chỉ tiêu ({n})")
         for n, area in enumerate(AREAS, 1)
