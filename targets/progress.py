@@ -857,10 +857,6 @@ class ProgressRows:
     assessments: tuple[tuple, ...]
     assignments: tuple[tuple, ...]
 
-    @property
-    def target_ids(self) -> list[int]:
-        return [row[0] for row in self.targets]
-
     @cached_property
     def digest(self) -> str:
         data = (
