@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from targets.numbers import format_decimal
+
 # Figures and target values: up to 14 digits before the point and 4 after. A target says
 # how many decimals its figures may carry (2 unless it says otherwise).
 VALUE_MAX_DIGITS = 18
@@ -212,6 +214,24 @@ class Target(models.Model):
         default=False,
         help_text="Chỉ các chỉ tiêu về tốc độ tăng, mức giảm mới có thể âm.",
     )
+    # The range a figure may take (a share or coverage 0–100, a count from 0). Empty
+    # means unbounded on that side; entry, admin and import refuse a value outside it
+    # and no forecast leaves it.
+    min_value = models.DecimalField(
+        "giá trị nhỏ nhất",
+        max_digits=VALUE_MAX_DIGITS,
+        decimal_places=VALUE_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+    )
+    max_value = models.DecimalField(
+        "giá trị lớn nhất",
+        max_digits=VALUE_MAX_DIGITS,
+        decimal_places=VALUE_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        help_text="Tỷ lệ, độ bao phủ: 100.",
+    )
     # The window the target is judged over: the plan year unless narrowed.
     window_start_year = models.PositiveSmallIntegerField("tính từ năm")
     window_start_quarter = models.PositiveSmallIntegerField("tính từ quý", default=1)
@@ -261,6 +281,25 @@ class Target(models.Model):
                 condition=Q(allows_negative=True) | Q(target_value__gte=0),
                 name="target_value_not_negative",
                 violation_error_message="Chỉ tiêu này không nhận số âm.",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=True)
+                | Q(max_value__isnull=True)
+                | Q(min_value__lte=F("max_value")),
+                name="target_bounds_ordered",
+                violation_error_message=(
+                    "Giá trị nhỏ nhất không được lớn hơn giá trị lớn nhất."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(min_value__isnull=True) | Q(target_value__gte=F("min_value"))
+                )
+                & (Q(max_value__isnull=True) | Q(target_value__lte=F("max_value"))),
+                name="target_value_within_bounds",
+                violation_error_message=(
+                    "Kế hoạch phải nằm trong khoảng giá trị của chỉ tiêu."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(window_start_quarter__gte=1, window_start_quarter__lte=4)
@@ -325,6 +364,23 @@ class Target(models.Model):
             errors["target_value"] = "Chỉ tiêu này không nhận số âm."
         if errors:
             raise ValidationError(errors)
+
+    def bound_error(self, value: Decimal) -> str | None:
+        """The Vietnamese refusal for a value outside the target's range, or None."""
+        low, high = self.min_value, self.max_value
+        if (low is None or value >= low) and (high is None or value <= high):
+            return None
+        if low is not None and high is not None:
+            bound = f"từ {format_decimal(low)} đến {format_decimal(high)}"
+        elif low is not None:
+            bound = f"không nhỏ hơn {format_decimal(low)}"
+        else:
+            bound = f"không lớn hơn {format_decimal(high)}"
+        unit = f" {self.unit}" if self.unit else ""
+        return (
+            f"Chỉ tiêu {self.code} chỉ nhận giá trị {bound}{unit}; "
+            f"{format_decimal(value)} nằm ngoài khoảng đó."
+        )
 
     @property
     def profile(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
@@ -744,6 +800,9 @@ class Figure(WorkflowFields):
                     f"Chỉ tiêu {target.code} không nhận số âm; chỉ các chỉ tiêu "
                     "về tốc độ tăng hoặc mức giảm mới được âm."
                 )
+            bound = target.bound_error(self.value)
+            if bound:
+                errors["value"] = bound
             # Trailing zeros (3865.2800 from the column) are not decimals typed.
             significant = self.value.normalize().as_tuple().exponent
             if isinstance(significant, int) and -significant > target.decimal_places:

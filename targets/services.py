@@ -78,6 +78,10 @@ def period_ensure(commune: Commune, year: int, quarter: int) -> ReportingPeriod:
 
 
 @transaction.atomic
+def _decimal_or_none(text: str | None) -> Decimal | None:
+    return Decimal(text) if text not in (None, "") else None
+
+
 def resolution_load(path: Path) -> Resolution:
     """Load (or reload) a resolution from its fixture file, by natural keys.
 
@@ -131,6 +135,8 @@ def resolution_load(path: Path) -> Resolution:
                 "reading_note": t.get("reading_note", ""),
                 "allows_negative": t.get("allows_negative", False),
                 "decimal_places": t.get("decimal_places", 2),
+                "min_value": _decimal_or_none(t.get("min_value")),
+                "max_value": _decimal_or_none(t.get("max_value")),
                 "baseline": Decimal(t["baseline"]) if t.get("baseline") else None,
                 "window_start_year": t.get("window_start_year", resolution.plan_year),
                 "window_start_quarter": t.get("window_start_quarter", 1),

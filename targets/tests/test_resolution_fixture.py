@@ -64,6 +64,11 @@ EXPECTED = {
 }
 # Only growth and reduction targets may hold negative figures.
 NEGATIVE_ALLOWED = {"2d", "6b", "7a"}
+# Counts of people are whole numbers.
+WHOLE = {"3", "7b"}
+# A share or coverage rate lies in 0–100; growth and reductions are unbounded; every
+# other figure (money, tonnes, hectares, people) starts at 0.
+UNBOUNDED = NEGATIVE_ALLOWED
 AREAS = {
     "economy": [1, 2],
     "society": [3, 4, 5, 6, 7, 8, 9],
@@ -139,7 +144,14 @@ class ResolutionFixtureTests(TestCase):
                 self.assertEqual(t.combine, combine)
                 self.assertEqual(t.path, path)
                 self.assertEqual(t.allows_negative, code in NEGATIVE_ALLOWED)
-                self.assertEqual(t.decimal_places, 2)
+                self.assertEqual(t.decimal_places, 0 if code in WHOLE else 2)
+                if code in UNBOUNDED:
+                    bounds = (None, None)
+                elif unit == "%":
+                    bounds = (Decimal(0), Decimal(100))
+                else:
+                    bounds = (Decimal(0), None)
+                self.assertEqual((t.min_value, t.max_value), bounds)
                 self.assertTrue(code.startswith(str(t.indicator.number)))
 
     def test_every_clause_is_verbatim_and_names_its_number(self):
@@ -222,3 +234,8 @@ class ResolutionFixtureTests(TestCase):
                 is_assumption=False,
             ).exists()
         )
+
+    def test_target_names_are_worded_as_the_text(self):
+        t = Target.objects.get(indicator__resolution=self.resolution, code="5b")
+        self.assertIn("huy động học sinh", t.name)
+        self.assertIn("huy động học sinh", t.clause)
