@@ -112,6 +112,7 @@ def sent_figures(rows: ProgressRows) -> Sent:
         submitted,
         approved,
         saved,
+        *_,
     ) in rows.figures:
         if state not in REPORTED:
             continue

@@ -1,9 +1,18 @@
 from . import rules
 
 
+class NoRole:
+    clerk = approver = admin = reader = False
+
+
 def roles(request):
-    """Role flags for the navigation; read lazily so anonymous pages run no query."""
-    user = request.user
+    """Role flags for the navigation; read lazily so anonymous pages run no query.
+
+    A request refused before the authentication middleware ran (an unknown Host
+    gets the 400 page) has no user: it gets no role."""
+    user = getattr(request, "user", None)
+    if user is None:
+        return {"can": NoRole()}
 
     class Flags:
         @property

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,7 @@ from .models import (
     Comparison,
     ExpectedPath,
     Figure,
+    FigureKind,
     Indicator,
     ResponsibleBody,
     Role,
@@ -71,6 +72,7 @@ class Status(models.TextChoices):
     Verdict's, so `Status(verdict)` works."""
 
     NO_DATA = "no_data", "Chưa có số liệu"
+    INCOMPLETE = "incomplete", "Chưa đủ số liệu"
     ALREADY_MET = "already_met", "Đã đạt"
     ON_TRACK = "on_track", "Đúng tiến độ"
     AT_RISK = "at_risk", "Có nguy cơ"
@@ -92,6 +94,7 @@ class Status(models.TextChoices):
 # never colour alone. The icons exist in DejaVu Sans (used for the PDF).
 STATUS_STYLE: dict[Status, tuple[str, str]] = {
     Status.NO_DATA: ("secondary", "○"),
+    Status.INCOMPLETE: ("secondary", "◔"),
     Status.ALREADY_MET: ("success", "✔"),
     Status.ON_TRACK: ("success", "✓"),
     Status.AT_RISK: ("warning", "⚠"),
@@ -103,8 +106,8 @@ STATUS_STYLE: dict[Status, tuple[str, str]] = {
 
 # Worst (0) to best (4), to compare the statuses of one target at one period under
 # different figures: NOT_MET and BEHIND are worst; ALREADY_MET (during the window)
-# ranks with MET (at its end); EXCEEDED is best. NO_DATA has no rank: it is not better
-# or worse, it is unknown.
+# ranks with MET (at its end); EXCEEDED is best. NO_DATA and INCOMPLETE have no rank:
+# they are not better or worse, they are unknown.
 STATUS_RANK: dict[Status, int] = {
     Status.NOT_MET: 0,
     Status.BEHIND: 0,
@@ -124,8 +127,12 @@ SUMMARY_ORDER = (
     Status.ON_TRACK,
     Status.AT_RISK,
     Status.BEHIND,
+    Status.INCOMPLETE,
     Status.NO_DATA,
 )
+
+# The statuses that are a final result for the year (the window complete).
+FINAL_STATUSES = (Status.EXCEEDED, Status.MET, Status.NOT_MET)
 
 
 def thresholds() -> tuple[Decimal, Decimal]:
@@ -201,6 +208,8 @@ class TargetSpec:
     window: tuple[Quarter, ...]
     profile: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
     decimal_places: int = 2
+    min_value: Decimal | None = None
+    max_value: Decimal | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "window", tuple(tuple(q) for q in self.window))
@@ -222,7 +231,17 @@ class TargetSpec:
             window=quarters_between(start, end),
             profile=target.profile,
             decimal_places=target.decimal_places,
+            min_value=target.min_value,
+            max_value=target.max_value,
         )
+
+    def bounded(self, value: Decimal) -> Decimal:
+        """The value brought inside the target's range (a forecast never leaves it)."""
+        if self.max_value is not None and value > self.max_value:
+            return self.max_value
+        if self.min_value is not None and value < self.min_value:
+            return self.min_value
+        return value
 
     @property
     def is_calendar_year(self) -> bool:
@@ -235,21 +254,25 @@ class Progress:
     """The result of `evaluate()`. Every number is an exact Decimal.
 
     period: the quarter selected; judged_at: the quarter judged (the window's last
-    when the selection is after it); is_final: the window has ended.
+    when the selection is after it); window_ended: the selection is at or after the
+    window's last quarter; is_final: the window has ended and every one of its
+    quarters has a figure, so the year's result is known (Vượt / Đạt / Không đạt).
     value: the value judged (sum so far, or the latest level; see evaluate()).
     lowest: maintain targets only, the lowest figure of the window so far.
     gap: value − target, signed, in the target's unit (maintain: lowest − target).
     shortfall: how far the value is from meeting the target in the good direction, ≥ 0.
     percent_of_plan: value ÷ target × 100, for at-least and above targets only.
-    forecast: the value expected at the end of the window (ước), 4 decimals; at and
-    after the window's end, the value itself.
+    forecast: the value expected at the end of the window (ước thực hiện cả năm), 4
+    decimals, inside the target's range; once final, the value itself.
     start: where the expected path starts (in-window forecasts only).
-    coverage: the ratio the in-window status was decided on, 4 decimals, or None.
+    coverage: the ratio the in-window status was decided on, 4 decimals (rounded
+    down where rounding up would reach a threshold it is below), or None.
     computed_verdict: our verdict, only when the window has ended.
     override / override_reason: the approver's verdict for the selected period.
     verdict: override if present, else computed_verdict.
     used: the (quarter, figure) pairs that counted; missing: window quarters up to
-    judged_at with no figure.
+    judged_at with no figure; estimated: the used quarters whose figure was entered
+    as an estimate (ước).
     working: the Vietnamese sentences that show how the status was reached.
     """
 
@@ -258,6 +281,7 @@ class Progress:
     period: Quarter
     judged_at: Quarter
     is_final: bool
+    window_ended: bool = False
     value: Decimal | None = None
     lowest: Decimal | None = None
     gap: Decimal | None = None
@@ -271,11 +295,44 @@ class Progress:
     override_reason: str = ""
     used: tuple[tuple[Quarter, Decimal], ...] = ()
     missing: tuple[Quarter, ...] = ()
+    estimated: tuple[Quarter, ...] = ()
     working: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> Verdict | None:
+        """The year's result: only once final (the approver's if overridden)."""
+        if not self.is_final:
+            return None
         return self.override or self.computed_verdict
+
+    @property
+    def estimate(self) -> Decimal | None:
+        """Ước thực hiện cả năm in the target's decimals (the value once final);
+        None without figures or when no forecast can be made."""
+        if self.forecast is None:
+            return None
+        places = Decimal(1).scaleb(-self.spec.decimal_places)
+        return self.forecast.quantize(places, ROUND_HALF_UP)
+
+    @property
+    def estimate_percent(self) -> Decimal | None:
+        """% so với kế hoạch of the estimate, for at-least and above targets only."""
+        target = self.spec.target_value
+        estimate = self.estimate
+        if estimate is None or target == 0:
+            return None
+        if self.spec.comparison not in (Comparison.AT_LEAST, Comparison.ABOVE):
+            return None
+        return (estimate / target * HUNDRED).quantize(PERCENT_QUANTUM, ROUND_HALF_UP)
+
+    @property
+    def estimate_gap(self) -> Decimal | None:
+        """The estimate minus the plan, in the target's unit; for maintain targets the
+        lowest period minus the plan (what the verdict turns on)."""
+        if self.spec.comparison == Comparison.MAINTAIN:
+            return self.gap
+        estimate = self.estimate
+        return None if estimate is None else estimate - self.spec.target_value
 
     @property
     def is_overridden(self) -> bool:
@@ -332,46 +389,61 @@ def evaluate(
     period: Quarter,
     override: Verdict | str | None = None,
     override_reason: str = "",
+    estimates: Collection[Quarter] = (),
 ) -> Progress:
-    """The progress of one target at the selected quarter.
+    """The one judgement of a target at the selected quarter: its status, its verdict
+    (only once final), its year-end estimate and the working behind them. Every page,
+    file and API presents what this returns and decides nothing of its own.
+
+    `estimates`: the quarters whose figure was entered as an estimate (ước).
 
     Reading rules (PRODUCT.md), with the choices the text leaves open:
 
     - Only figures inside the window count; figures after the selected quarter are
       ignored. Before the window starts: NO_DATA (nothing is due). After it ends:
-      judged at its last quarter, final.
+      judged at its last quarter.
+    - Final (Vượt / Đạt / Không đạt) only when the selection is at or after the
+      window's last quarter AND every quarter of the window has a figure. Until
+      then the status is the in-year one with the estimate, whatever the quarter
+      selected: the portal never states a year's result it does not have.
     - Value judged: SUM adds the window's figures up to the selected quarter (missing
       quarters add nothing and are listed); LATEST takes the most recent figure.
       MAINTAIN compares every figure with the target whatever the combine: the value is
       the latest figure, `lowest` the worst one, and gap/shortfall use `lowest` because
       it decides the verdict.
-    - Final (selected quarter at or after the window's last): the status is the verdict;
-      an approver's override replaces both the verdict and the status, the computed one
-      is kept. An override at a quarter inside the window is kept and becomes `verdict`
-      (a mid-year report's Đánh giá) but does not change the in-window status.
-    - In the window: ALREADY_MET when the value meets the comparison, except for
-      maintain (ON_TRACK while every period holds, BEHIND as soon as one does not) and
-      for at-most sums (a sum can still grow past the cap). Otherwise the forecast
-      decides:
-      SUM: run-rate, value × n ÷ k over the window's n quarters with k elapsed (entered
-      or not), or value × (profile shares of all window quarters) ÷ (shares elapsed).
+    - Final: the status is the verdict; an approver's override replaces both the
+      verdict and the status, the computed one is kept. An override recorded before
+      the result is known is mentioned in the working and changes nothing.
+    - Not final: ALREADY_MET when the value meets the comparison, except for
+      maintain (ON_TRACK while every period so far is in and holds, INCOMPLETE
+      "Chưa đủ số liệu" while every reported period holds but one is missing,
+      BEHIND as soon as one does not hold) and for at-most sums (a sum can still
+      grow past the cap). Otherwise the forecast decides:
+      SUM: run-rate, value × n ÷ k over the window's n quarters with k the quarters
+      up to the latest one with a figure (a missing quarter before it adds nothing),
+      or value × (profile shares of all window quarters) ÷ (shares of those k).
       A SUM is a flow from zero, so path HOLD is read as FROM_START for sums.
       LATEST FROM_START: least-squares line over the window's figures by quarter index,
       extrapolated to the last index; a baseline counts as a point at index −1 (the
       position just before the window), so a baseline and one figure make a trend.
-      LATEST HOLD: the latest level.
+      LATEST HOLD, or a single figure with no baseline: the latest level.
+      Every forecast is brought inside the target's range (a coverage never passes
+      100%).
     - coverage = (forecast − start) ÷ (target − start), mirrored for at-most; start is
       the baseline, else 0 for sums, else the window's first figure. HOLD levels:
       value ÷ target (target ÷ value for at-most). A forecast that meets the
       comparison is ON_TRACK; a zero or backwards distance falls back to that
-      comparison alone.
-      Coverage is rounded to 4 decimals before it meets the thresholds, so the status
-      agrees with the percentage shown.
+      comparison alone. A single level figure with no baseline has no trend and
+      does not meet the target yet: INCOMPLETE (Chưa đủ số liệu), not on track.
+      The unrounded coverage meets the thresholds (59,996% is behind); it is kept
+      and shown rounded, down where up would reach a threshold (59,99%, not 60%).
     - A division by zero never raises: the status falls back to the comparison.
     """
     with localcontext() as ctx:
         ctx.prec = 60  # figures carry up to 18 digits; the trend multiplies them
-        return _evaluate(spec, figures, tuple(period), override, override_reason)
+        return _evaluate(
+            spec, figures, tuple(period), override, override_reason, set(estimates)
+        )
 
 
 def _evaluate(
@@ -380,6 +452,7 @@ def _evaluate(
     period: Quarter,
     override: Verdict | str | None,
     override_reason: str,
+    estimates: set[Quarter],
 ) -> Progress:
     override = Verdict(override) if override else None
     window = spec.window
@@ -402,25 +475,33 @@ def _evaluate(
         )
 
     judged_at = min(period, last)
-    is_final = period >= last
+    window_ended = period >= last
     elapsed = [q for q in window if q <= judged_at]
     used = tuple((q, figures[q]) for q in elapsed if figures.get(q) is not None)
     missing = tuple(q for q in elapsed if figures.get(q) is None)
+    # Final only when the year's result is known: the window over and every quarter of
+    # it in. Until then a page shows the estimate and the in-year status.
+    is_final = window_ended and not missing
+    estimated_quarters = tuple(q for q, _ in used if q in estimates)
     working: list[str] = []
     if missing:
         working.append(
             "Chưa có số liệu: " + ", ".join(quarter_label(q) for q in missing) + "."
         )
+    if estimated_quarters:
+        working.append(
+            "Số ước thực hiện (chưa phải số chính thức): "
+            + ", ".join(quarter_label(q) for q in estimated_quarters)
+            + "."
+        )
+    common["window_ended"] = window_ended
+    common["estimated"] = estimated_quarters
 
     if not used:
-        status = Status.NO_DATA
-        if is_final and override:
-            status = Status(override)
-            working.append(_override_line(override, None, override_reason))
         return Progress(
-            status=status,
+            status=Status.NO_DATA,
             judged_at=judged_at,
-            is_final=is_final,
+            is_final=False,
             missing=missing,
             working=tuple(working),
             **common,
@@ -447,7 +528,9 @@ def _evaluate(
         value = sum(values, ZERO)
         terms = " + ".join(fmt(v) for v in values)
         total = f" = {fmt(value)}" if len(values) > 1 else ""
-        working.append(f"Cộng dồn {span_label(elapsed[0], judged_at)}: {terms}{total}.")
+        working.append(
+            f"Cộng dồn {span_label(elapsed[0], used[-1][0])}: {terms}{total}."
+        )
     else:
         value = values[-1]
         working.append(
@@ -501,26 +584,47 @@ def _evaluate(
             working=tuple(working),
             **result,
         )
+    if window_ended:
+        working.append(
+            "Chưa đủ số liệu các quý của khoảng đánh giá (đến hết "
+            f"{quarter_label(last)}): chưa có kết quả cả năm, chỉ có ước thực hiện "
+            "và tiến độ."
+        )
+    if override:
+        working.append(
+            f"Người phê duyệt đã ghi đánh giá {override.label}; chỉ dùng khi đủ số "
+            "liệu các quý."
+        )
 
-    # In the window, before its last quarter.
+    # Not final: in the window, or after it with quarters missing.
     if maintain:
         holds = lowest >= target
-        status = Status.ON_TRACK if holds else Status.BEHIND
-        if holds:
-            working.append(f"Mọi kỳ đến nay đều ≥ {fmt(target)} → {status.label}.")
-        else:
+        if not holds:
+            status = Status.BEHIND
             working.append(
                 f"Có kỳ thấp hơn mức duy trì: {fmt(lowest)} < {fmt(target)} "
                 f"→ {status.label} (cuối kỳ sẽ là Không đạt)."
             )
+        elif missing:
+            status = Status.INCOMPLETE
+            working.append(
+                f"Các kỳ đã báo cáo đều ≥ {fmt(target)}, nhưng còn thiếu số liệu "
+                "của kỳ khác: chỉ tiêu duy trì phải đạt ở mọi kỳ → "
+                f"{status.label}."
+            )
+        else:
+            status = Status.ON_TRACK
+            working.append(f"Mọi kỳ đến nay đều ≥ {fmt(target)} → {status.label}.")
         return Progress(
             status=status,
-            forecast=value.quantize(FORECAST_QUANTUM, ROUND_HALF_UP),
+            forecast=spec.bounded(value).quantize(FORECAST_QUANTUM, ROUND_HALF_UP),
             working=tuple(working),
             **result,
         )
 
-    forecast, start, single_point = _forecast(spec, used, elapsed, value, working)
+    # The forecast runs from the quarters whose figures are in: up to the latest one.
+    through = [q for q in elapsed if q <= used[-1][0]]
+    forecast, start, single_point = _forecast(spec, used, through, value, working)
     status, coverage = _in_window_status(
         spec, value, forecast, start, single_point, working
     )
@@ -571,24 +675,27 @@ def _forecast(
             )
             return None, start, False
         forecast = (value * total / done).quantize(FORECAST_QUANTUM, ROUND_HALF_UP)
+        raw = forecast
+        forecast = spec.bounded(forecast)
         if spec.profile is not None:
             working.append(
                 f"Dự báo {horizon} theo tốc độ thực hiện và tỷ trọng mùa vụ "
                 f"(các quý đã qua chiếm {_percent(done / total)}): "
-                f"{fmt(value)} ÷ {_percent(done / total)} = {fmt(forecast, places)}."
+                f"{fmt(value)} ÷ {_percent(done / total)} = {fmt(raw, places)}."
             )
         else:
             working.append(
                 f"Dự báo {horizon} theo tốc độ thực hiện: "
                 f"{fmt(value)} × {len(window)}/{len(elapsed)} quý "
-                f"= {fmt(forecast, places)}."
+                f"= {fmt(raw, places)}."
             )
+        _note_cap(spec, raw, forecast, working)
         return forecast, start, False
 
     first_value = used[0][1]
     start = spec.baseline if spec.baseline is not None else first_value
     if spec.path == ExpectedPath.HOLD:
-        forecast = value.quantize(FORECAST_QUANTUM, ROUND_HALF_UP)
+        forecast = spec.bounded(value).quantize(FORECAST_QUANTUM, ROUND_HALF_UP)
         working.append(
             f"Chỉ tiêu giữ mức cả kỳ: ước {horizon} bằng số mới nhất, {fmt(forecast)}."
         )
@@ -599,9 +706,14 @@ def _forecast(
     if spec.baseline is not None:
         points.insert(0, (Decimal(-1), spec.baseline))
     if len(points) == 1:
-        working.append("Mới có một kỳ số liệu, chưa tính được xu hướng.")
-        return value.quantize(FORECAST_QUANTUM, ROUND_HALF_UP), start, True
-    forecast = _trend_at(points, Decimal(len(window) - 1))
+        forecast = spec.bounded(value).quantize(FORECAST_QUANTUM, ROUND_HALF_UP)
+        working.append(
+            "Mới có một kỳ số liệu, chưa tính được xu hướng: ước "
+            f"{horizon} bằng số mới nhất, {fmt(forecast)}."
+        )
+        return forecast, start, True
+    raw = _trend_at(points, Decimal(len(window) - 1))
+    forecast = spec.bounded(raw)
     how = (
         "đường thẳng qua hai điểm"
         if len(points) == 2
@@ -609,10 +721,20 @@ def _forecast(
     )
     with_baseline = ", tính cả điểm xuất phát" if spec.baseline is not None else ""
     working.append(
-        f"Dự báo {horizon} theo xu hướng ({how}{with_baseline}): "
-        f"{fmt(forecast, places)}."
+        f"Dự báo {horizon} theo xu hướng ({how}{with_baseline}): {fmt(raw, places)}."
     )
+    _note_cap(spec, raw, forecast, working)
     return forecast, start, False
+
+
+def _note_cap(spec: TargetSpec, raw: Decimal, forecast: Decimal, working) -> None:
+    if raw == forecast:
+        return
+    edge = "tối đa" if raw > forecast else "tối thiểu"
+    working.append(
+        f"Số liệu của chỉ tiêu không thể vượt giới hạn {edge} {fmt(forecast)}: "
+        f"ước lấy bằng {fmt(forecast)}."
+    )
 
 
 def _trend_at(points: list[tuple[Decimal, Decimal]], x0: Decimal) -> Decimal:
@@ -654,7 +776,9 @@ def _in_window_status(
         working.append(f"Chưa đến kỳ dự kiến thực hiện → {status.label}.")
         return status, None
     if single_point:
-        status = Status.ON_TRACK
+        # One level figure, no baseline: no trend, and the level alone says nothing
+        # about a target that builds up through the year.
+        status = Status.INCOMPLETE
         working.append(f"Chưa đủ số liệu để đánh giá tiến độ → {status.label}.")
         return status, None
 
@@ -688,7 +812,8 @@ def _in_window_status(
         )
         return status, None
 
-    coverage = (numerator / denominator).quantize(COVERAGE_QUANTUM, ROUND_HALF_UP)
+    # Unrounded: 59,996% is behind, not at risk. Rounded only for display.
+    coverage = numerator / denominator
     if forecast_meets:
         status = Status.ON_TRACK
         reason = "dự báo đạt chỉ tiêu"
@@ -703,10 +828,21 @@ def _in_window_status(
     else:
         status = Status.BEHIND
         reason = f"chậm tiến độ dưới {_percent(at_risk_from)}"
-    working.append(
-        what.format(pct=_percent(coverage)) + f" ({reason}) → {status.label}."
+    limits = (on_track_from, at_risk_from)
+    shown = fmt(
+        _shown(coverage * HUNDRED, PERCENT_QUANTUM, [t * HUNDRED for t in limits])
     )
-    return status, coverage
+    working.append(what.format(pct=shown + "%") + f" ({reason}) → {status.label}.")
+    return status, _shown(coverage, COVERAGE_QUANTUM, limits)
+
+
+def _shown(exact: Decimal, quantum: Decimal, limits) -> Decimal:
+    """Rounded half-up for display, or down where rounding up would reach a
+    threshold the exact value is below: 59,996% shows 59,99%, never 60%."""
+    rounded = exact.quantize(quantum, ROUND_HALF_UP)
+    if any(exact < limit <= rounded for limit in limits):
+        return exact.quantize(quantum, ROUND_FLOOR)
+    return rounded
 
 
 # --- roll-ups -------------------------------------------------------------------------
@@ -885,6 +1021,7 @@ FIGURE_COLUMNS = (
     "submitted_at",
     "approved_at",
     "updated_at",
+    "kind",
 )
 
 
@@ -961,9 +1098,12 @@ def build_progress(rows: ProgressRows) -> ResolutionProgress:
     targets.sort(key=lambda t: (t.indicator.number, t.order, t.code, t.pk))
 
     figures: dict[int, dict[Quarter, Decimal]] = defaultdict(dict)
-    for target_id, _, year, quarter, value, state, *_ in rows.figures:
+    estimates: dict[int, set[Quarter]] = defaultdict(set)
+    for target_id, _, year, quarter, value, state, *_, kind in rows.figures:
         if rows.states is None or state in rows.states:
             figures[target_id][(year, quarter)] = value
+            if kind == FigureKind.ESTIMATE:
+                estimates[target_id].add((year, quarter))
     overrides = {
         target_id: (verdict, reason) for target_id, verdict, reason in rows.assessments
     }
@@ -984,6 +1124,7 @@ def build_progress(rows: ProgressRows) -> ResolutionProgress:
             period.key,
             verdict,
             reason,
+            estimates.get(target.pk, ()),
         )
         items.append(
             TargetProgress(target, progress, tuple(assignments.get(target.pk, ())))
@@ -1055,6 +1196,9 @@ def load_target_progress(
         for q, f in figure_by_quarter.items()
         if states is None or f.state in states
     }
+    estimates = {
+        q for q, f in figure_by_quarter.items() if f.kind == FigureKind.ESTIMATE
+    }
     assessments = {
         (year, quarter): (verdict, reason)
         for year, quarter, verdict, reason in Assessment.objects.filter(target=target)
@@ -1071,12 +1215,14 @@ def load_target_progress(
         HistoryRow(
             quarter=q,
             figure=figure_by_quarter.get(q),
-            progress=evaluate(spec, values, q, *assessments.get(q, (None, ""))),
+            progress=evaluate(
+                spec, values, q, *assessments.get(q, (None, "")), estimates
+            ),
         )
         for q in spec.window
         if q <= key
     )
-    progress = evaluate(spec, values, key, *assessments.get(key, (None, "")))
+    progress = evaluate(spec, values, key, *assessments.get(key, (None, "")), estimates)
     return TargetHistory(
         target=target,
         period=period,

@@ -11,9 +11,11 @@ class AssessmentTests(EntryTestCase):
         return f"/chi-tieu/{(target or self.jobs).pk}/danh-gia/{self.q4.pk}/"
 
     def test_the_approver_overrides_a_verdict_with_a_reason_and_both_are_kept(self):
-        # Jobs: 20 + 25 + 30 approved by Q3, nothing approved for Q4: Không đạt.
+        # Jobs: 20 + 25 + 30 approved by Q3, nothing approved for Q4: no year's
+        # result yet, only the run-rate (100 of 235: behind).
         computed = load_target_progress(self.jobs, self.q4)
-        self.assertEqual(computed.progress.computed_verdict, Verdict.NOT_MET)
+        self.assertEqual(computed.progress.computed_verdict, None)
+        self.assertEqual(computed.progress.status, Status.BEHIND)
         self.client.force_login(self.approver)
         reason = "Số liệu điều tra lao động của tỉnh: 240 người có việc làm mới."
         self.client.post(self.url(), {"verdict": "exceeded", "reason": reason})
@@ -21,11 +23,12 @@ class AssessmentTests(EntryTestCase):
         self.assertEqual(assessment.verdict, Verdict.EXCEEDED)
         self.assertEqual(assessment.assessed_by, self.approver)
         after = load_target_progress(self.jobs, self.q4).progress
-        self.assertEqual(after.computed_verdict, Verdict.NOT_MET)
+        # Kept, and shown in the working; it becomes the year's verdict once every
+        # quarter is in (the portal never states a result it does not have).
         self.assertEqual(after.override, Verdict.EXCEEDED)
-        self.assertEqual(after.verdict, Verdict.EXCEEDED)
-        self.assertEqual(after.status, Status.EXCEEDED)
         self.assertEqual(after.override_reason, reason)
+        self.assertEqual((after.verdict, after.status), (None, Status.BEHIND))
+        self.assertTrue(any("Vượt" in line for line in after.working))
         record = assessment.history.get()
         self.assertEqual(record.history_user, self.approver)
 

@@ -125,18 +125,24 @@ def test_at_least_sum_exactly_on_the_line_is_on_track_then_met():
 
 def test_at_least_sum_reached_early_is_already_met_and_missing_quarters_add_nothing():
     s = spec("at_least", "sum", "100")
+    # The run-rate runs from the quarters that are in (I–II); with III and IV
+    # missing there is no year's result even at quarter IV.
     assert quarters(s, figs("60", "50")) == [
         (S.ON_TRACK, D("60"), D("240"), D("60.00"), D("-40")),
         (S.ALREADY_MET, D("110"), D("220"), D("110.00"), D("10")),
-        (S.ALREADY_MET, D("110"), D("146.6667"), D("110.00"), D("10")),
-        (S.EXCEEDED, D("110"), D("110"), D("110.00"), D("10")),
+        (S.ALREADY_MET, D("110"), D("220"), D("110.00"), D("10")),
+        (S.ALREADY_MET, D("110"), D("220"), D("110.00"), D("10")),
     ]
+    q4 = evaluate(s, figs("60", "50"), (Y, 4))
+    assert (q4.is_final, q4.window_ended, q4.verdict) == (False, True, None)
+    assert q4.missing == ((Y, 3), (Y, 4))
 
 
 def test_at_least_latest_from_start_without_baseline_starts_at_the_first_figure():
     s = spec("at_least", "latest", "96.27")
     assert quarters(s, figs("30", "40", "50", "60")) == [
-        (S.ON_TRACK, D("30"), D("30"), D("31.16"), D("-66.27")),
+        # One level figure and no baseline: no trend yet, not "on track".
+        (S.INCOMPLETE, D("30"), D("30"), D("31.16"), D("-66.27")),
         (S.BEHIND, D("40"), D("60"), D("41.55"), D("-56.27")),
         (S.BEHIND, D("50"), D("60"), D("51.94"), D("-46.27")),
         (S.NOT_MET, D("60"), D("60"), D("62.32"), D("-36.27")),
@@ -149,7 +155,7 @@ def test_at_least_latest_from_start_without_baseline_starts_at_the_first_figure(
 def test_at_least_latest_from_start_on_a_good_trend_is_on_track_then_met():
     s = spec("at_least", "latest", "96.27")
     assert quarters(s, figs("30", "55", "80", "96.27")) == [
-        (S.ON_TRACK, D("30"), D("30"), D("31.16"), D("-66.27")),
+        (S.INCOMPLETE, D("30"), D("30"), D("31.16"), D("-66.27")),
         (S.ON_TRACK, D("55"), D("105"), D("57.13"), D("-41.27")),
         (S.ON_TRACK, D("80"), D("105"), D("83.10"), D("-16.27")),
         (S.MET, D("96.27"), D("96.27"), D("100.00"), D("0")),
@@ -210,8 +216,11 @@ def test_above_latest_with_baseline_and_a_missing_quarter():
         (S.ON_TRACK, D("65"), D("80"), D("92.86"), D("-5")),
         # Least squares over (−1; 60), (0; 65), (2; 70), extrapolated to index 3.
         (S.ON_TRACK, D("70"), D("73.5714"), D("100.00"), D("0")),
-        (S.NOT_MET, D("70"), D("70"), D("100.00"), D("0")),
+        # Quarter II never came in: no year's result, the trend still decides.
+        (S.ON_TRACK, D("70"), D("71.25"), D("100.00"), D("0")),
     ]
+    complete = evaluate(s, figs("65", "68", "70", "70"), (Y, 4))
+    assert (complete.status, complete.is_final) == (S.NOT_MET, True)
     q2 = evaluate(s, figs("65"), (Y, 2))
     assert q2.missing == ((Y, 2),)
     assert q2.used == (((Y, 1), D("65")),)
@@ -230,7 +239,7 @@ def test_above_latest_level_reaching_the_target_is_not_already_met():
 def test_at_most_latest_falling_too_slowly_is_at_risk_then_not_met():
     s = spec("at_most", "latest", "15.99")
     assert quarters(s, figs("16.8", "16.6", "16.4", "16.2")) == [
-        (S.ON_TRACK, D("16.8"), D("16.8"), None, D("0.81")),
+        (S.INCOMPLETE, D("16.8"), D("16.8"), None, D("0.81")),
         (S.AT_RISK, D("16.6"), D("16.2"), None, D("0.61")),
         (S.AT_RISK, D("16.4"), D("16.2"), None, D("0.41")),
         (S.NOT_MET, D("16.2"), D("16.2"), None, D("0.21")),
@@ -275,8 +284,10 @@ def test_at_most_sum_is_judged_on_its_run_rate_and_never_already_met():
     ]
     # A sum starts at 0, already under the cap: the run-rate alone decides.
     assert evaluate(s, figs("20"), (Y, 1)).coverage is None
-    assert evaluate(s, figs("40", "40", "20"), (Y, 4)).status == S.MET
-    assert evaluate(s, figs("40", "40", "30"), (Y, 4)).status == S.NOT_MET
+    assert evaluate(s, figs("40", "40", "20", "0"), (Y, 4)).status == S.MET
+    assert evaluate(s, figs("40", "40", "30", "0"), (Y, 4)).status == S.NOT_MET
+    # Quarter IV missing: the run-rate of I–III, not a result.
+    assert evaluate(s, figs("40", "40", "20"), (Y, 4)).status == S.BEHIND
 
 
 # --- maintain (duy trì) ---------------------------------------------------------------
@@ -316,10 +327,15 @@ def test_maintain_reports_the_latest_value_and_the_lowest_in_the_working():
     )
 
 
-def test_maintain_ignores_missing_quarters():
+def test_maintain_with_a_missing_quarter_is_incomplete_not_met():
     s = spec("maintain", "latest", "100", path="hold")
-    final = evaluate(s, figs("100", None, "100", "100"), (Y, 4))
-    assert (final.status, final.missing) == (S.MET, ((Y, 2),))
+    q4 = evaluate(s, figs("100", None, "100", "100"), (Y, 4))
+    assert (q4.status, q4.missing, q4.verdict) == (S.INCOMPLETE, ((Y, 2),), None)
+    assert any("Chưa đủ số liệu" in line for line in q4.working)
+    only_q4 = evaluate(s, figs(None, None, None, "100"), (Y, 4))
+    assert (only_q4.status, only_q4.is_final) == (S.INCOMPLETE, False)
+    every = evaluate(s, figs("100", "100", "100", "100"), (Y, 4))
+    assert (every.status, every.is_final) == (S.MET, True)
 
 
 # --- no data, zeros, a target of 0 ----------------------------------------------------
@@ -370,7 +386,7 @@ def test_a_target_of_zero_never_divides_by_zero():
     assert evaluate(above, figs("0", "0", "0", "1"), (Y, 4)).status == S.EXCEEDED
 
     at_most = spec("at_most", "latest", "0")
-    assert evaluate(at_most, figs("2"), (Y, 1)).status == S.ON_TRACK  # one point
+    assert evaluate(at_most, figs("2"), (Y, 1)).status == S.INCOMPLETE  # one point
     q2 = evaluate(at_most, figs("2", "1"), (Y, 2))
     assert (q2.status, q2.forecast) == (S.ON_TRACK, D("-1"))
     q2_slow = evaluate(at_most, figs("2", "2"), (Y, 2))
@@ -504,8 +520,10 @@ def test_maintained_target_at_99_in_one_quarter_is_not_met_though_q4_is_100():
 
 
 def test_above_70_at_70_is_not_met_and_at_70_01_exceeded():
-    assert evaluate(E_HEALTH_RECORDS, figs("70"), (Y, 4)).status == S.NOT_MET
-    assert evaluate(E_HEALTH_RECORDS, figs("70.01"), (Y, 4)).status == S.EXCEEDED
+    at_70 = figs("60", "65", "68", "70")
+    assert evaluate(E_HEALTH_RECORDS, at_70, (Y, 4)).status == S.NOT_MET
+    at_70_01 = figs("60", "65", "68", "70.01")
+    assert evaluate(E_HEALTH_RECORDS, at_70_01, (Y, 4)).status == S.EXCEEDED
 
 
 # --- the approver's override ----------------------------------------------------------
@@ -532,12 +550,13 @@ def test_override_replaces_the_final_verdict_and_keeps_the_computed_one():
 def test_override_inside_the_window_does_not_change_the_status():
     progress = evaluate(JOBS, figs("10"), (Y, 2), override="met", override_reason="…")
     assert (progress.status, progress.computed_verdict) == (S.BEHIND, None)
-    assert progress.verdict == Verdict.MET
+    # No year's result before the window is complete, not even the approver's.
+    assert (progress.override, progress.verdict) == (Verdict.MET, None)
 
 
-def test_override_without_figures_at_year_end_is_the_status():
+def test_override_without_figures_at_year_end_is_no_result():
     progress = evaluate(JOBS, {}, (Y, 4), override="not_met", override_reason="…")
-    assert (progress.status, progress.computed_verdict) == (S.NOT_MET, None)
+    assert (progress.status, progress.verdict) == (S.NO_DATA, None)
 
 
 def test_without_override_the_verdict_is_the_computed_one():
@@ -611,8 +630,11 @@ def test_working_shows_the_numbers_behind_the_status():
 
 def test_working_says_when_no_trend_can_be_measured_yet():
     progress = evaluate(MALNUTRITION, figs("16.8"), (Y, 1))
-    assert progress.status == S.ON_TRACK
-    assert "Mới có một kỳ số liệu, chưa tính được xu hướng." in progress.working
+    assert progress.status == S.INCOMPLETE
+    assert (
+        "Mới có một kỳ số liệu, chưa tính được xu hướng: ước cả năm bằng số mới "
+        "nhất, 16,8." in progress.working
+    )
 
 
 def test_working_lists_missing_quarters():
@@ -690,7 +712,10 @@ def _figures(raw):
 
 
 def _rank(progress):
-    return STATUS_RANK[progress.status]
+    # NO_DATA and INCOMPLETE are unknown, neither better nor worse.
+    rank = STATUS_RANK.get(progress.status)
+    assume(rank is not None)
+    return rank
 
 
 # A higher earlier level with the same latest level is a slower trend, so for LATEST

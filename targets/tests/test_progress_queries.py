@@ -195,10 +195,11 @@ class LoadResolutionProgressTests(TestCase):
 
     def test_it_rolls_up_by_resolution_area_indicator_and_body(self):
         result, _ = self.load(self.small, self.small_periods[4])
-        # Per six targets: exceeded, met, exceeded, met (override), not met, no data.
+        # Per six targets: exceeded, met, already met (a quarter missing: no
+        # year's result), met (override), not met, no data.
         self.assertEqual(
             result.overall.summary,
-            "30 chỉ tiêu: 10 vượt, 10 đạt, 5 không đạt, 5 chưa có số liệu",
+            "30 chỉ tiêu: 5 vượt, 10 đạt, 5 không đạt, 5 đã đạt, 5 chưa có số liệu",
         )
         self.assertEqual(
             list(result.by_area), [Area.ECONOMY, Area.SOCIETY, Area.ENVIRONMENT]
@@ -361,8 +362,9 @@ class LoadTargetProgressTests(TestCase):
             history = load_target_progress(self.jobs, self.periods[4])
         self.assertEqual(len(history.rows), 24)
         # Only 2025 has figures: 240 jobs over the six-year window, twenty quarters
-        # missing.
-        self.assertEqual(history.progress.status, Status.EXCEEDED)
+        # missing, so no result for the window: already met, not Vượt.
+        self.assertEqual(history.progress.status, Status.ALREADY_MET)
+        self.assertFalse(history.progress.is_final)
         self.assertEqual(len(history.progress.missing), 20)
 
 
