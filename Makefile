@@ -7,7 +7,7 @@ PORT ?= 8000
 # Under `make test` these stay unset so the suite decides; `make run` is a local demo.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-true}
 
-.PHONY: run test test-sqlite test-postgres system-deps lint format bench clean serve
+.PHONY: run test test-sqlite test-postgres system-deps system-fonts lint format bench clean serve
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(BIN)/.dev: requirements.txt requirements-dev.txt $(BIN)/.runtime
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-run: $(BIN)/.runtime
+run: system-fonts $(BIN)/.runtime
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	$(RUN_ENV) $(BIN)/python manage.py load_resolution
 	$(RUN_ENV) $(BIN)/python manage.py load_demo
@@ -39,7 +39,7 @@ run: $(BIN)/.runtime
 # DJANGO_HTTPS=false here). Uses the same SQLite database and demo data as `make run`.
 SERVE_ENV := DJANGO_DEBUG=false DJANGO_HTTPS=$${DJANGO_HTTPS:-false} \
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}
-serve: $(BIN)/.runtime
+serve: system-fonts $(BIN)/.runtime
 	$(SERVE_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	$(SERVE_ENV) $(BIN)/python manage.py load_resolution
 	$(SERVE_ENV) $(BIN)/python manage.py load_demo
@@ -48,6 +48,11 @@ serve: $(BIN)/.runtime
 
 system-deps:
 	.ci/system-deps
+
+# The PDF report's serif (Liberation Serif 2, every Vietnamese letter), wherever PDFs
+# are made: `make run` and `make serve` as well as the tests.
+system-fonts:
+	@.ci/system-deps --fonts
 
 test: system-deps $(BIN)/.dev lint test-sqlite test-postgres
 

@@ -1,42 +1,91 @@
 """The official comparison report (Báo cáo kết quả thực hiện các chỉ tiêu Nghị quyết):
-the rows of its table, the Đánh giá of each target and the drafted summary paragraph.
-Pure: built from what `load_resolution_progress` returned, no query. The HTML page,
-the Excel file and the PDF all render this one object.
+the rows of its table and its drafted paragraphs. Pure: built from what
+`load_resolution_progress` returned, no query. The HTML page, the Excel file and the
+PDF all render this one object, and it decides nothing: Đánh giá is the engine's one
+judgement (`targets.progress.evaluate`), the status every other page shows.
 
-Đánh giá, decided:
-- When the selected period is at or after the end of a target's window, the verdict is
-  the engine's final one (the approver's override if any, else the computed verdict).
-- Before that (a report during the year), Đánh giá is the verdict the estimate for the
-  whole year (ước thực hiện cả năm, the engine's forecast rounded to the target's
-  decimals) would get against the plan, unless the approver recorded a verdict for the
-  selected period, which wins. A maintain target that has already dropped below its
-  level is Không đạt. The column heading says "theo ước thực hiện cả năm".
-- "% so với KH" compares that estimate with the plan (estimate ÷ plan × 100) for
-  at-least and above targets; at the year's end it equals the engine's % of plan.
-  At-most and maintain targets are judged by comparison, not by a ratio: the cell is
-  left empty, as the product rules say.
+Which report it is follows the selected quarter: quý I, 6 tháng đầu năm, 9 tháng,
+năm. Until every quarter of a target's window has an approved figure, its Đánh giá is
+the in-year status (Đúng tiến độ, Có nguy cơ, Chậm tiến độ, Đã đạt, Chưa đủ số liệu,
+Chưa có số liệu) beside the year-end estimate (ước thực hiện cả năm); Vượt / Đạt /
+Không đạt appear only once the year's result is known.
 """
 
 from __future__ import annotations
 
 import datetime
+import unicodedata
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from targets.models import QUARTER_NAMES, Area, Comparison, Verdict
+from django.conf import settings
+
+from targets.models import QUARTER_NAMES, Area, Comparison
 from targets.numbers import format_decimal
 from targets.progress import (
+    FINAL_STATUSES,
+    SUMMARY_ORDER,
     Progress,
     ResolutionProgress,
     Status,
     TargetProgress,
-    quarter_label,
     span_label,
-    verdict_for,
 )
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI")
-PERCENT = Decimal("0.01")
+
+# "Báo cáo … {kind} năm 2025", by the selected quarter of the plan year.
+REPORT_KIND = {1: "quý I năm", 2: "6 tháng đầu năm", 3: "9 tháng năm", 4: "năm"}
+KIND_SLUG = {1: "quy-I", 2: "6-thang-dau-nam", 3: "9-thang", 4: "nam"}
+
+# How the summary paragraph names each status (lower case, inside a sentence).
+STATUS_WORDS = {
+    Status.EXCEEDED: "vượt kế hoạch",
+    Status.MET: "đạt kế hoạch",
+    Status.NOT_MET: "không đạt kế hoạch",
+    Status.ALREADY_MET: "đã đạt kế hoạch",
+    Status.ON_TRACK: "đúng tiến độ",
+    Status.AT_RISK: "có nguy cơ không đạt",
+    Status.BEHIND: "chậm tiến độ",
+    Status.INCOMPLETE: "chưa đủ số liệu để đánh giá",
+    Status.NO_DATA: "chưa có số liệu",
+}
+
+
+def vn_date(day: datetime.date) -> str:
+    """'ngày 05 tháng 02 năm 2025', 'ngày 30 tháng 7 năm 2025' (Nghị định 30/2020:
+    days below 10 and months 1 and 2 take a leading zero, the others do not)."""
+    month = f"{day.month:02d}" if day.month <= 2 else str(day.month)
+    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+def with_unit(value: Decimal | None, unit: str) -> str:
+    """'16,5%', '235 người': no space before a percent sign."""
+    text = format_decimal(value)
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
+
+
+def plan_words(comparison: str, plan: Decimal, unit: str) -> str:
+    """The plan as the resolution words it: 'kế hoạch giảm xuống còn 15,99%'."""
+    amount = with_unit(plan, unit)
+    return {
+        Comparison.AT_MOST: f"kế hoạch giảm xuống còn {amount}",
+        Comparison.ABOVE: f"kế hoạch trên {amount}",
+        Comparison.MAINTAIN: f"kế hoạch duy trì {amount}",
+    }.get(comparison, f"kế hoạch {amount}")
+
+
+def ascii_slug(text: str) -> str:
+    """'13/NQ-HĐND' → '13-NQ-HDND' (Đ has no decomposition, so it is mapped)."""
+    text = text.replace("Đ", "D").replace("đ", "d")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "-".join(
+        part
+        for part in "".join(c if c.isalnum() else "-" for c in text).split("-")
+        if part
+    )
 
 
 @dataclass(frozen=True)
@@ -50,22 +99,51 @@ class Row:
     unit: str = ""
     plan: Decimal | None = None
     quarters: tuple[Decimal | None, ...] = ()
-    estimate: Decimal | None = None
-    lowest: Decimal | None = None
-    percent: Decimal | None = None
-    verdict: Verdict | None = None
-    computed: Verdict | None = None
-    overridden: bool = False
-    override_reason: str = ""
-    status: Status | None = None
+    estimated: tuple[bool, ...] = ()
+    progress: Progress | None = None
     code: str = ""
     target_id: int | None = None
+    comparison: str = ""
+
+    @property
+    def status(self) -> Status | None:
+        return self.progress.status if self.progress else None
+
+    @property
+    def is_final(self) -> bool:
+        return bool(self.progress and self.progress.is_final)
+
+    @property
+    def overridden(self) -> bool:
+        return self.is_final and self.progress.is_overridden
+
+    @property
+    def estimate(self) -> Decimal | None:
+        return self.progress.estimate if self.progress else None
+
+    @property
+    def percent(self) -> Decimal | None:
+        return self.progress.estimate_percent if self.progress else None
+
+    @property
+    def gap(self) -> Decimal | None:
+        return self.progress.estimate_gap if self.progress else None
+
+    @property
+    def lowest(self) -> Decimal | None:
+        return self.progress.lowest if self.progress else None
 
     @property
     def verdict_label(self) -> str:
-        if self.verdict is None:
-            return "Chưa có số liệu" if self.kind == "target" else ""
-        return self.verdict.label + (" (*)" if self.overridden else "")
+        """Đánh giá: the one judgement, '(*)' when the approver set it."""
+        if self.progress is None:
+            return ""
+        return self.status.label + (" (*)" if self.overridden else "")
+
+    @property
+    def cells(self) -> list[tuple[Decimal | None, bool]]:
+        """(figure, entered as an estimate) for each quarter column."""
+        return list(zip(self.quarters, self.estimated, strict=True))
 
 
 @dataclass(frozen=True)
@@ -74,10 +152,8 @@ class ComparisonReport:
     produced_on: datetime.date
     quarter_labels: tuple[str, ...]
     rows: tuple[Row, ...]
-    is_final: bool
-    counts: dict[Verdict, int]
-    no_data: int
-    total: int
+    reported: tuple[tuple[int, int], ...]
+    indicators: int
 
     @property
     def resolution(self):
@@ -88,29 +164,67 @@ class ComparisonReport:
         return self.progress.period
 
     @property
+    def target_rows(self) -> list[Row]:
+        return [r for r in self.rows if r.kind == "target"]
+
+    @property
+    def total(self) -> int:
+        return len(self.target_rows)
+
+    @property
+    def is_final(self) -> bool:
+        """Every target has its year's result."""
+        return all(r.is_final for r in self.target_rows)
+
+    @property
+    def quarter(self) -> int:
+        """Which report this is: the quarter of the plan year selected (1–4)."""
+        year, quarter = self.period.key
+        plan_year = self.resolution.plan_year
+        if year < plan_year:
+            return 1
+        return 4 if year > plan_year else quarter
+
+    @property
+    def kind(self) -> str:
+        """'9 tháng năm 2025', 'năm 2025'."""
+        return f"{REPORT_KIND[self.quarter]} {self.resolution.plan_year}"
+
+    @property
     def about(self) -> str:
-        return f"Kết quả thực hiện các chỉ tiêu Nghị quyết số {self.resolution.number}"
+        return (
+            f"Kết quả thực hiện các chỉ tiêu Nghị quyết số {self.resolution.number} "
+            f"{self.kind}"
+        )
 
     @property
     def title(self) -> str:
-        return f"Báo cáo {_lower_first(self.about)}"
+        return f"Báo cáo {self.about[:1].lower()}{self.about[1:]}"
 
     @property
     def subtitle(self) -> str:
         r = self.resolution
+        about = r.title.removeprefix("Về ").removeprefix("về ")
         return (
-            f"ngày {r.adopted_on:%d/%m/%Y} của {r.council} về "
-            f"{_lower_first(r.title.removeprefix('Về ').removeprefix('về '))}"
+            f"(Nghị quyết số {r.number} {vn_date(r.adopted_on)} của {r.council} về "
+            f"{about[:1].lower()}{about[1:]})"
         )
 
     @property
     def scope(self) -> str:
-        plan_year = self.resolution.plan_year
-        first = (plan_year, 1)
-        last = min(self.period.key, (plan_year, 4))
-        if self.period.key < first:
-            return f"(Chưa có kỳ báo cáo nào của năm {plan_year})"
-        return f"(Số liệu đã được phê duyệt {span_label(first, last)})"
+        """Exactly the quarters whose approved figures are in."""
+        if not self.reported:
+            return "(Chưa có số liệu được phê duyệt)"
+        quarters = self.reported
+        contiguous = all(
+            (b[0] * 4 + b[1]) - (a[0] * 4 + a[1]) == 1
+            for a, b in zip(quarters, quarters[1:], strict=False)
+        )
+        if contiguous:
+            span = span_label(quarters[0], quarters[-1])
+        else:
+            span = ", ".join(f"quý {QUARTER_NAMES[q]}/{y}" for y, q in quarters)
+        return f"(Số liệu đã được phê duyệt {span})"
 
     @property
     def issuer(self) -> tuple[str, str]:
@@ -119,19 +233,28 @@ class ComparisonReport:
         return ("ỦY BAN NHÂN DÂN", f"XÃ {self.resolution.commune.name.upper()}")
 
     @property
+    def number_line(self) -> str:
+        return "Số:       /BC-UBND"
+
+    @property
+    def signer_name(self) -> str:
+        """The chairman's name from settings.REPORT_SIGNER_NAME; without it a dotted
+        line for the name to be written in by hand (the portal does not invent one)."""
+        return getattr(settings, "REPORT_SIGNER_NAME", "") or "…………………………"
+
+    @property
     def place_and_date(self) -> str:
-        d = self.produced_on
-        return f"{self.resolution.commune.name}, ngày {d:%d} tháng {d:%m} năm {d:%Y}"
+        return f"{self.resolution.commune.name}, {vn_date(self.produced_on)}"
 
     @property
     def plan_heading(self) -> str:
         return f"Kế hoạch {self.resolution.plan_year}"
 
     @property
-    def verdict_heading(self) -> str:
+    def estimate_heading(self) -> str:
         if self.is_final:
-            return "Đánh giá"
-        return "Đánh giá (theo ước thực hiện cả năm)"
+            return f"Thực hiện năm {self.resolution.plan_year}"
+        return f"Ước thực hiện năm {self.resolution.plan_year}"
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -141,131 +264,113 @@ class ComparisonReport:
             "ĐVT",
             self.plan_heading,
             *self.quarter_labels,
-            "Ước thực hiện cả năm",
+            self.estimate_heading,
             "% so với KH",
-            self.verdict_heading,
+            "Chênh lệch so với KH (theo ĐVT)",
+            "Đánh giá",
         )
 
     @property
-    def target_rows(self) -> list[Row]:
-        return [r for r in self.rows if r.kind == "target"]
+    def counts(self) -> dict[Status, int]:
+        counts = {s: 0 for s in SUMMARY_ORDER}
+        for row in self.target_rows:
+            counts[row.status] += 1
+        return counts
 
     @property
     def paragraph(self) -> str:
-        """The summary in the usual administrative wording."""
+        """The summary in the usual administrative wording; no zero count."""
         r = self.resolution
         n = self.total
-        exceeded = self.counts.get(Verdict.EXCEEDED, 0)
-        met = self.counts.get(Verdict.MET, 0)
-        not_met = self.counts.get(Verdict.NOT_MET, 0)
-        if self.is_final:
-            lead = (
-                f"Trong {n} chỉ tiêu của Nghị quyết số {r.number}, kết quả thực hiện "
-                f"năm {r.plan_year}"
-            )
-        else:
-            lead = (
-                f"Trong {n} chỉ tiêu của Nghị quyết số {r.number}, căn cứ số liệu "
-                f"đã được phê duyệt đến hết {quarter_label(self.period.key)}, ước thực "
-                f"hiện cả năm {r.plan_year}"
-            )
-        text = (
-            f"{lead} có {exceeded}/{n} chỉ tiêu vượt, {met}/{n} chỉ tiêu đạt, "
-            f"{not_met}/{n} chỉ tiêu không đạt kế hoạch"
+        counts = self.counts
+        head = (
+            f"Trong {self.indicators} chỉ tiêu, {n} chỉ tiêu cụ thể của Nghị quyết số "
+            f"{r.number}"
         )
-        if self.no_data:
-            text += f"; {self.no_data}/{n} chỉ tiêu chưa có số liệu để đánh giá"
-        return text + "."
+        final = [s for s in FINAL_STATUSES if counts[s]]
+        pending = [s for s in SUMMARY_ORDER if s not in FINAL_STATUSES and counts[s]]
+        parts = []
+        if final:
+            parts.append(
+                f"kết quả thực hiện năm {r.plan_year} có "
+                + ", ".join(
+                    f"{counts[s]}/{n} chỉ tiêu {STATUS_WORDS[s]}" for s in final
+                )
+            )
+        if pending:
+            scope = self.scope.strip("()")
+            scope = scope[:1].lower() + scope[1:]
+            what = "các chỉ tiêu còn lại" if final else "kết quả"
+            parts.append(
+                f"{what} chưa đủ số liệu cả năm; căn cứ {scope}, có "
+                + ", ".join(
+                    f"{counts[s]}/{n} chỉ tiêu {STATUS_WORDS[s]}" for s in pending
+                )
+            )
+        return f"{head}, " + "; ".join(parts) + "."
 
     @property
-    def shortfalls(self) -> str:
-        """The targets not met, named with their estimate against the plan."""
-        rows = [r for r in self.target_rows if r.verdict == Verdict.NOT_MET]
-        if not rows:
-            return ""
-        what = (
-            "Các chỉ tiêu không đạt kế hoạch"
-            if self.is_final
-            else "Các chỉ tiêu dự kiến không đạt kế hoạch"
-        )
-        parts = []
-        for row in rows:
-            if row.estimate is None:
-                parts.append(f"{row.name}")
-            elif row.lowest is not None and row.lowest < row.plan:
-                parts.append(
-                    f"{row.name} (có kỳ chỉ đạt {format_decimal(row.lowest)}/"
-                    f"{format_decimal(row.plan)} {row.unit})"
-                )
-            else:
-                parts.append(
-                    f"{row.name} ({'đạt' if self.is_final else 'ước'} "
-                    f"{format_decimal(row.estimate)}/{format_decimal(row.plan)} "
-                    f"{row.unit})"
-                )
-        return f"{what}: " + "; ".join(parts) + "."
+    def shortfalls(self) -> list[str]:
+        """The targets not met (final) and those behind or at risk (during the
+        year), each with its figure and the plan in words."""
+        lines = []
+        not_met = [r for r in self.target_rows if r.status == Status.NOT_MET]
+        if not_met:
+            lines.append(
+                "Các chỉ tiêu không đạt kế hoạch: "
+                + "; ".join(_shortfall(r, "thực hiện") for r in not_met)
+                + "."
+            )
+        late = [
+            r for r in self.target_rows if r.status in (Status.BEHIND, Status.AT_RISK)
+        ]
+        if late:
+            lines.append(
+                "Các chỉ tiêu chậm tiến độ, có nguy cơ không đạt: "
+                + "; ".join(_shortfall(r, "ước thực hiện cả năm") for r in late)
+                + "."
+            )
+        return lines
 
     @property
     def notes(self) -> list[str]:
-        """One line per verdict the approver set, with the computed one and why."""
+        """One line per year's verdict the approver set, with the computed one."""
         lines = []
         for row in self.target_rows:
             if row.overridden:
-                computed = row.computed.label if row.computed else "chưa có"
+                p = row.progress
+                computed = p.computed_verdict.label if p.computed_verdict else "chưa có"
                 lines.append(
-                    f"(*) {row.name}: người phê duyệt đánh giá {row.verdict.label} "
-                    f"(kết quả tính toán: {computed}). Lý do: {row.override_reason}"
+                    f"(*) {row.name}: người phê duyệt đánh giá {p.override.label} "
+                    f"(kết quả tính toán: {computed}). Lý do: {p.override_reason}"
                 )
+        if any(any(r.estimated) for r in self.target_rows):
+            lines.append("(ư) Số ước thực hiện, chưa phải số chính thức.")
         return lines
 
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
-def _rounded(value: Decimal | None, places: int) -> Decimal | None:
-    if value is None:
-        return None
-    return value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-
-
-def estimate_of(item: TargetProgress) -> Decimal | None:
-    """Ước thực hiện cả năm: the engine's forecast (the value itself once the window
-    has ended) in the target's decimals; None without figures."""
-    p = item.progress
-    if p.value is None:
-        return None
-    return _rounded(p.forecast, item.target.decimal_places)
+    @property
+    def filename_stem(self) -> str:
+        """'nghi-quyet-13-NQ-HDND-2025-bao-cao-9-thang-2025'."""
+        r = self.resolution
+        return (
+            f"nghi-quyet-{ascii_slug(r.number)}-{r.adopted_on.year}-bao-cao-"
+            f"{KIND_SLUG[self.quarter]}-{r.plan_year}"
+        )
 
 
-def computed_verdict(item: TargetProgress, estimate: Decimal | None) -> Verdict | None:
-    """The engine's final verdict, or during the window the verdict of the estimate."""
-    p: Progress = item.progress
-    if p.is_final:
-        return p.computed_verdict
-    if estimate is None:
-        return None
-    target = item.target
-    judged = estimate
-    if target.comparison == Comparison.MAINTAIN and p.lowest is not None:
-        judged = min(p.lowest, estimate)
-    return verdict_for(target.comparison, judged, target.target_value)
-
-
-def percent_of(item: TargetProgress, estimate: Decimal | None) -> Decimal | None:
-    target = item.target
-    if estimate is None or target.target_value == 0:
-        return None
-    if target.comparison not in (Comparison.AT_LEAST, Comparison.ABOVE):
-        return None
-    return (estimate / target.target_value * 100).quantize(PERCENT, ROUND_HALF_UP)
+def _shortfall(row: Row, what: str) -> str:
+    p = row.progress
+    if row.comparison == Comparison.MAINTAIN and p.lowest is not None:
+        done = f"có kỳ chỉ đạt {with_unit(p.lowest, row.unit)}"
+    else:
+        value = p.value if p.is_final else row.estimate
+        done = f"{what} {with_unit(value, row.unit)}"
+    return f"{row.name} ({done}, {plan_words(row.comparison, row.plan, row.unit)})"
 
 
 def target_row(item: TargetProgress, tt: str, quarters) -> Row:
     target, p = item.target, item.progress
     used = dict(p.used)
-    estimate = estimate_of(item)
-    computed = computed_verdict(item, estimate)
     return Row(
         kind="target",
         tt=tt,
@@ -273,16 +378,11 @@ def target_row(item: TargetProgress, tt: str, quarters) -> Row:
         unit=target.unit,
         plan=target.target_value,
         quarters=tuple(used.get(q) for q in quarters),
-        estimate=estimate,
-        lowest=p.lowest,
-        percent=percent_of(item, estimate),
-        verdict=p.override or computed,
-        computed=computed,
-        overridden=p.override is not None,
-        override_reason=p.override_reason,
-        status=p.status,
+        estimated=tuple(q in p.estimated for q in quarters),
+        progress=p,
         code=target.code,
         target_id=target.pk,
+        comparison=target.comparison,
     )
 
 
@@ -310,15 +410,14 @@ def build_report(
             for item in items:
                 rows.append(target_row(item, item.target.code, quarters))
 
-    targets = [r for r in rows if r.kind == "target"]
-    counts = {v: sum(1 for r in targets if r.verdict == v) for v in Verdict}
+    reported = sorted(
+        {q for item in progress.items for q, _ in item.progress.used if q in quarters}
+    )
     return ComparisonReport(
         progress=progress,
         produced_on=produced_on,
         quarter_labels=tuple(f"Quý {QUARTER_NAMES[q]}/{y}" for y, q in quarters),
         rows=tuple(rows),
-        is_final=progress.period.key >= quarters[-1],
-        counts=counts,
-        no_data=sum(1 for r in targets if r.verdict is None),
-        total=len(targets),
+        reported=tuple(reported),
+        indicators=len({i.target.indicator_id for i in progress.items}),
     )

@@ -3,8 +3,8 @@
 Excel: numbers are number cells with a number format that Excel shows in the reader's
 locale (3.865,28 on a Vietnamese system); every text is a string cell, never a formula,
 whatever it starts with (openpyxl would write "=…" as a live formula). PDF: the report's
-HTML with the print stylesheet, DejaVu Sans for Vietnamese, no resource fetched from
-anywhere."""
+HTML with the print stylesheet and Liberation Serif (PDF_CSS), no resource fetched
+from anywhere."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ ITALIC = Font(name="Times New Roman", size=11, italic=True)
 HEAD_FILL = PatternFill("solid", fgColor="E7E6E6")
 AREA_FILL = PatternFill("solid", fgColor="F2F2F2")
 
-WIDTHS = (6, 48, 12, 13, 12, 12, 12, 12, 14, 11, 16)
+WIDTHS = (6, 48, 12, 13, 12, 12, 12, 12, 14, 11, 14, 16)
 
 
 def put_text(cell, text: str, font=NORMAL, alignment=WRAP):
@@ -50,56 +50,59 @@ def put_text(cell, text: str, font=NORMAL, alignment=WRAP):
     return cell
 
 
-def number_format(value: Decimal) -> str:
-    """Whole numbers without decimals, others with two (more if the value has
-    them)."""
+def number_format(value: Decimal, suffix: str = "") -> str:
+    """Each number with the decimals it has: 95,5 not 95,50, 9 not 9,00 (Excel
+    shows the reader's separators: 3.865,28 on a Vietnamese system)."""
     exponent = value.normalize().as_tuple().exponent
     places = max(0, -exponent) if isinstance(exponent, int) else 0
-    if places == 0:
-        return "#,##0"
-    return "#,##0." + "0" * max(2, places)
+    fmt = "#,##0" + ("." + "0" * places if places else "")
+    return fmt + (f'"{suffix}"' if suffix else "")
 
 
-def put_number(cell, value: Decimal | None, fmt: str | None = None):
+def put_number(cell, value: Decimal | None, suffix: str = "", signed=False):
     if value is None:
         cell.value = None
     else:
         cell.value = value
-        cell.number_format = fmt or number_format(value)
+        fmt = number_format(value, suffix)
+        # A gap shows its sign: +0,51.
+        cell.number_format = f"+{fmt};-{fmt};0" if signed else fmt
     cell.font = NORMAL
     cell.alignment = Alignment(horizontal="right", vertical="top")
     return cell
 
 
+def _merged_text(ws, row: int, first: int, last: int, text: str, font, align):
+    ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+    return put_text(ws.cell(row, first), text, font, align)
+
+
 def report_xlsx(report: ComparisonReport) -> bytes:
+    """The report as the same document as the PDF: heading, Quốc hiệu, number, title,
+    scope, the table, the summary, Nơi nhận and the signature block."""
     wb = Workbook()
     ws = wb.active
     ws.title = "Báo cáo chỉ tiêu"
     columns = len(report.headers)
-    last = get_column_letter(columns)
+    half = 4
 
-    # Heading: issuing body on the left, the national motto on the right.
     issuer = report.issuer
-    ws.merge_cells("A1:C1")
-    ws.merge_cells("A2:C2")
-    put_text(ws["A1"], issuer[0], BOLD, CENTRE)
-    put_text(ws["A2"], issuer[1], BOLD, CENTRE)
-    ws.merge_cells(f"E1:{last}1")
-    ws.merge_cells(f"E2:{last}2")
-    ws.merge_cells(f"E3:{last}3")
-    put_text(ws["E1"], "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", BOLD, CENTRE)
-    put_text(ws["E2"], "Độc lập - Tự do - Hạnh phúc", BOLD, CENTRE)
-    put_text(ws["E3"], report.place_and_date, ITALIC, CENTRE)
-    for row, text, font in (
-        (5, report.title, Font(name="Times New Roman", size=14, bold=True)),
-        (6, report.subtitle, ITALIC),
-        (7, report.scope, ITALIC),
-    ):
-        ws.merge_cells(f"A{row}:{last}{row}")
-        put_text(ws.cell(row, 1), text, font, CENTRE)
-    ws.row_dimensions[6].height = 30
+    _merged_text(ws, 1, 1, half - 1, issuer[0], NORMAL, CENTRE)
+    _merged_text(ws, 2, 1, half - 1, issuer[1], BOLD, CENTRE)
+    _merged_text(ws, 3, 1, half - 1, report.number_line, NORMAL, CENTRE)
+    _merged_text(
+        ws, 1, half + 1, columns, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", BOLD, CENTRE
+    )
+    _merged_text(ws, 2, half + 1, columns, "Độc lập - Tự do - Hạnh phúc", BOLD, CENTRE)
+    _merged_text(ws, 3, half + 1, columns, report.place_and_date, ITALIC, CENTRE)
+    title = Font(name="Times New Roman", size=14, bold=True)
+    _merged_text(ws, 5, 1, columns, "BÁO CÁO", title, CENTRE)
+    _merged_text(ws, 6, 1, columns, report.about, BOLD, CENTRE)
+    _merged_text(ws, 7, 1, columns, report.subtitle, ITALIC, CENTRE)
+    _merged_text(ws, 8, 1, columns, report.scope, ITALIC, CENTRE)
+    ws.row_dimensions[7].height = 30
 
-    header_row = 9
+    header_row = 10
     for col, text in enumerate(report.headers, 1):
         cell = put_text(ws.cell(header_row, col), text, BOLD, CENTRE)
         cell.fill = HEAD_FILL
@@ -109,7 +112,7 @@ def report_xlsx(report: ComparisonReport) -> bytes:
     row_number = header_row
     for row in report.rows:
         row_number += 1
-        _cells(ws, row_number, row)
+        _cells(ws, row_number, row, columns)
         for col in range(1, columns + 1):
             ws.cell(row_number, col).border = BOX
         if row.kind != "target":
@@ -119,13 +122,28 @@ def report_xlsx(report: ComparisonReport) -> bytes:
                     ws.cell(row_number, col).fill = AREA_FILL
 
     row_number += 2
-    for text in [report.paragraph, report.shortfalls, *report.notes]:
-        if not text:
-            continue
-        ws.merge_cells(f"A{row_number}:{last}{row_number}")
-        put_text(ws.cell(row_number, 1), text, NORMAL, WRAP)
+    for text in [report.paragraph, *report.shortfalls, *report.notes]:
+        _merged_text(ws, row_number, 1, columns, text, NORMAL, WRAP)
         ws.row_dimensions[row_number].height = 15 * (1 + len(text) // 140)
         row_number += 1
+
+    row_number += 1
+    recipients = [
+        "Nơi nhận:",
+        "- Thường trực HĐND xã;",
+        "- Các Ban HĐND xã;",
+        "- Các đại biểu HĐND xã;",
+        "- Lãnh đạo UBND xã;",
+        "- Lưu: VT.",
+    ]
+    signer = ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "", "", "", report.signer_name]
+    bold_italic = Font(name="Times New Roman", size=11, bold=True, italic=True)
+    for offset, (left, right) in enumerate(zip(recipients, signer, strict=True)):
+        r = row_number + offset
+        font = bold_italic if offset == 0 else NORMAL
+        _merged_text(ws, r, 1, half - 1, left, font, WRAP)
+        if right:
+            _merged_text(ws, r, half + 1, columns, right, BOLD, CENTRE)
 
     for col, width in enumerate(WIDTHS[:columns], 1):
         ws.column_dimensions[get_column_letter(col)].width = width
@@ -148,24 +166,44 @@ def report_xlsx(report: ComparisonReport) -> bytes:
     return out.getvalue()
 
 
-def _cells(ws, r: int, row) -> None:
+def _cells(ws, r: int, row, columns: int) -> None:
     put_text(ws.cell(r, 1), row.tt, alignment=CENTRE)
-    put_text(ws.cell(r, 2), row.name)
     if row.kind != "target":
+        text = row.name.upper() if row.kind == "area" else row.name
+        _merged_text(ws, r, 2, columns, text, NORMAL, WRAP)
         return
+    put_text(ws.cell(r, 2), row.name)
     put_text(ws.cell(r, 3), row.unit, alignment=CENTRE)
     put_number(ws.cell(r, 4), row.plan)
-    for offset, value in enumerate(row.quarters):
-        put_number(ws.cell(r, 5 + offset), value)
+    for offset, (value, estimated) in enumerate(row.cells):
+        put_number(ws.cell(r, 5 + offset), value, " (ư)" if estimated else "")
     col = 5 + len(row.quarters)
     put_number(ws.cell(r, col), row.estimate)
-    put_number(ws.cell(r, col + 1), row.percent, "#,##0.00")
-    put_text(ws.cell(r, col + 2), row.verdict_label, alignment=CENTRE)
+    put_number(ws.cell(r, col + 1), row.percent, "%")
+    put_number(ws.cell(r, col + 2), row.gap, signed=True)
+    put_text(ws.cell(r, col + 3), row.verdict_label, alignment=CENTRE)
 
 
 # --- PDF -----------------------------------------------------------------------------
 
 STYLESHEETS = ("css/report.css", "css/print.css")
+
+# The PDF is a state document: a Times New Roman-compatible serif with every
+# Vietnamese letter (Liberation Serif 2, Debian's fonts-liberation2; Tinos is the same
+# design), DejaVu only for the status icons. Body text is never smaller than the notes.
+PDF_FONT = "Liberation Serif"
+PDF_CSS = f"""
+@page {{ @bottom-center {{ font-family: "{PDF_FONT}", serif; font-size: 10pt; }} }}
+body, .report-doc, .report-doc * {{ font-family: "{PDF_FONT}", "Tinos", serif; }}
+.report-doc {{ font-size: 11pt; }}
+.report-doc .doc-title {{ font-size: 13pt; }}
+.report-table {{ font-size: 9.5pt; }}
+.report-doc .doc-summary p {{ font-size: 11pt; }}
+.report-doc .doc-summary p.note {{ font-size: 9.5pt; }}
+.report-doc .doc-sign .recipients {{ font-size: 9.5pt; }}
+.report-doc .doc-sign .signer {{ font-size: 11pt; }}
+.report-doc .sign-space {{ height: 18mm; }}
+"""
 
 
 def _refuse(url, *args, **kwargs):
@@ -181,5 +219,6 @@ def html_to_pdf(html: str) -> bytes:
         CSS(string=(static / name).read_text(encoding="utf-8"), url_fetcher=_refuse)
         for name in STYLESHEETS
     ]
+    sheets.append(CSS(string=PDF_CSS, url_fetcher=_refuse))
     document = HTML(string=html, url_fetcher=_refuse, media_type="print")
     return document.write_pdf(stylesheets=sheets)

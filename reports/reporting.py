@@ -212,8 +212,11 @@ def versus_plan(item: TargetProgress) -> str:
     if p.percent_of_plan is not None:
         return format_decimal(p.percent_of_plan) + "%"
     if p.gap is not None:
+        unit = item.target.unit
         gap = format_decimal(p.gap)
-        return f"{'+' if p.gap > 0 else ''}{gap} {item.target.unit}"
+        text = f"{'+' if p.gap > 0 else ''}{gap}"
+        # No space before a percent sign: "+0,51%".
+        return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
     return "–"
 
 
@@ -247,12 +250,19 @@ def progress_bar(percent: Decimal, status) -> str:
     )
 
 
+def _estimated(progress) -> str:
+    """' (ước)' when the latest figure counted was entered as an estimate."""
+    if progress.used and progress.used[-1][0] in progress.estimated:
+        return " (ước)"
+    return ""
+
+
 def target_line(item: TargetProgress, url: str | None) -> TargetLine:
     p = item.progress
     return TargetLine(
         item=item,
         url=url,
-        value="–" if p.value is None else format_decimal(p.value),
+        value="–" if p.value is None else format_decimal(p.value) + _estimated(p),
         plan=format_decimal(item.target.target_value),
         versus=versus_plan(item),
         badge=status_badge(p.status),

@@ -40,7 +40,6 @@ from targets.models import (
 from targets.progress import (
     SUMMARY_ORDER,
     Status,
-    TargetProgress,
     build_progress,
     fetch_progress_rows,
     load_resolution_progress,
@@ -51,7 +50,7 @@ from targets.progress import (
 )
 
 from . import exports
-from .comparison import build_report, computed_verdict, estimate_of
+from .comparison import build_report
 from .reporting import TargetLine, body_reports, sent_figures, target_line
 
 # --- which resolution, which period ------------------------------------------------
@@ -383,14 +382,11 @@ def target(request, target_id):
         .values_list("figure_id", "n")
     )
     progress = history.progress
-    # What the comparison report says in Đánh giá during the year (see comparison).
-    item = TargetProgress(target, progress)
-    expected = None if progress.is_final else computed_verdict(item, estimate_of(item))
     form = None
     if rules.is_approver(request.user):
         form = AssessmentForm(
             initial={
-                "verdict": progress.override or progress.computed_verdict or expected,
+                "verdict": progress.override or progress.computed_verdict,
                 "reason": progress.override_reason,
             }
         )
@@ -410,7 +406,6 @@ def target(request, target_id):
             ],
             "chart": _chart_data(history),
             "window_end": quarter_label(target.window[1]),
-            "expected": expected,
             "form": form,
             "can_see_history": rules.can_see_history(request.user),
             "approved": WorkflowState.APPROVED,
@@ -598,11 +593,8 @@ def _report(request):
 
 
 def _filename(report, extension: str) -> str:
-    period = report.period
-    return (
-        f"bao-cao-chi-tieu-nghi-quyet-{report.resolution.pk}-"
-        f"{period.year}-quy-{period.quarter}.{extension}"
-    )
+    """'nghi-quyet-13-NQ-HDND-2025-bao-cao-9-thang-2025.pdf'."""
+    return f"{report.filename_stem}.{extension}"
 
 
 def report(request):

@@ -29,7 +29,9 @@ def shown_value(progress, unit):
         return format_decimal(progress.percent_of_plan) + "%"
     if progress.gap is not None:
         gap = format_decimal(progress.gap)
-        return ("+" + gap if progress.gap > 0 else gap) + " " + unit
+        gap = "+" + gap if progress.gap > 0 else gap
+        # No space before a percent sign.
+        return gap + unit if unit.startswith("%") else f"{gap} {unit}"
     return "–"
 
 
