@@ -147,7 +147,7 @@ def report_xlsx(report: ComparisonReport) -> bytes:
 
     for col, width in enumerate(WIDTHS[:columns], 1):
         ws.column_dimensions[get_column_letter(col)].width = width
-    ws.freeze_panes = ws.cell(header_row + 1, 3)
+    ws.freeze_panes = f"C{header_row + 1}"
 
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
