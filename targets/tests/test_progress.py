@@ -917,3 +917,33 @@ def test_groups_by_area_indicator_and_lead_or_supporting_body():
     assert by_body[front].summary == "2 chỉ tiêu: 1 đúng tiến độ, 1 chậm tiến độ"
     assert items[0].lead == office
     assert items[0].responsible_bodies == [office]
+
+
+# --- bounds and thresholds ------------------------------------------------------------
+
+
+def test_a_coverage_trend_that_would_pass_100_is_capped_and_not_exceeded():
+    s = TargetSpec(
+        code="6e",
+        comparison="at_least",
+        combine="latest",
+        path="from_start",
+        target_value=D("96.27"),
+        window=YEAR,
+        min_value=D("0"),
+        max_value=D("100"),
+    )
+    q3 = evaluate(s, figs("70", "82", "90"), (Y, 3))
+    assert q3.forecast == D("100")
+    assert q3.estimate == D("100.00")
+    assert q3.status not in (S.EXCEEDED, S.MET, S.NOT_MET)
+    assert any("giới hạn tối đa 100" in line for line in q3.working)
+
+
+def test_thresholds_compare_the_unrounded_coverage():
+    # 59,996% of the way: behind, and never shown as 60%.
+    s = spec("at_least", "sum", "100000")
+    progress = evaluate(s, figs("14999"), (Y, 1))  # run-rate 59.996
+    assert progress.status == S.BEHIND
+    assert progress.coverage == D("0.5999")
+    assert "59,99%" in progress.working[-1]

@@ -239,3 +239,21 @@ class ResolutionFixtureTests(TestCase):
         t = Target.objects.get(indicator__resolution=self.resolution, code="5b")
         self.assertIn("huy động học sinh", t.name)
         self.assertIn("huy động học sinh", t.clause)
+
+    def test_a_share_refuses_a_figure_outside_0_to_100(self):
+        from django.core.exceptions import ValidationError
+
+        from targets.models import Figure, ReportingPeriod
+
+        target = Target.objects.get(indicator__resolution=self.resolution, code="9c")
+        period = ReportingPeriod.objects.get(
+            commune=self.resolution.commune, year=2025, quarter=1
+        )
+        for value in ("150", "100.5", "-1"):
+            figure = Figure(target=target, period=period, value=Decimal(value))
+            with self.subTest(value=value), self.assertRaises(ValidationError) as e:
+                figure.full_clean()
+            if value != "-1":  # a negative gets the "không nhận số âm" message
+                self.assertIn("từ 0 đến 100 %", str(e.exception))
+        Figure(target=target, period=period, value=Decimal("100")).full_clean()
+        self.assertFalse(Figure.objects.filter(target=target).exists())
