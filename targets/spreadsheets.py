@@ -211,7 +211,8 @@ def normalize_header(value: object) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
-def _is_blank(values) -> bool:
+def is_blank(values) -> bool:
+    """Whether a row holds no value (None or blank text in every cell)."""
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
 
 
@@ -755,7 +756,7 @@ def _no_rows() -> SpreadsheetRejected:
 
 
 def _dataset(rows: list[list], headers: list) -> tablib.Dataset:
-    while rows and _is_blank(rows[-1]):
+    while rows and is_blank(rows[-1]):
         rows.pop()
     if not rows:
         raise _no_rows()
@@ -765,7 +766,7 @@ def _dataset(rows: list[list], headers: list) -> tablib.Dataset:
     keep = [
         i
         for i, header in enumerate(headers)
-        if header or not _is_blank(row[i] for row in rows)
+        if header or not is_blank(row[i] for row in rows)
     ]
     if len(keep) < len(headers):
         headers = [headers[i] for i in keep]

@@ -332,6 +332,22 @@ class RefusedOnEveryPathTests(ImportTestCase):
                     self.assertNotIn("dòng số liệu", out.getvalue())
         self.assertEqual(figures(), ([], 0))
 
+    def test_the_command_counts_only_rows_that_hold_values(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "co-dong-trong.xlsx"
+            path.write_bytes(workbook([ROWS[0], [None] * 6, [None] * 6, ROWS[1]]))
+            out = io.StringIO()
+            call_command(
+                "import_figures",
+                str(path),
+                "--user",
+                "quantri",
+                "--dry-run",
+                stdout=out,
+            )
+        self.assertIn("“co-dong-trong.xlsx”: 2 dòng số liệu.", out.getvalue())
+        self.assertEqual(figures(), ([], 0))
+
 
 PAYLOADS = [
     " =1+1",

@@ -10,7 +10,7 @@ from targets.resources import (
     totals_line,
 )
 from targets.rules import can_import
-from targets.spreadsheets import SpreadsheetRejected, read_file
+from targets.spreadsheets import SpreadsheetRejected, is_blank, read_file
 
 
 class Command(BaseCommand):
@@ -51,7 +51,10 @@ class Command(BaseCommand):
         result = FigureBatchResource().import_data(
             dataset, dry_run=dry_run, user=account, with_diff=False
         )
-        self.stdout.write(f"Tệp “{path.name}”: {len(dataset)} dòng số liệu.")
+        # Empty rows between the data stay in the dataset (so that messages name the
+        # sheet's row) but are not rows of figures.
+        filled = sum(1 for values in dataset if not is_blank(values))
+        self.stdout.write(f"Tệp “{path.name}”: {filled} dòng số liệu.")
         self.stdout.write(totals_line(result))
         problems = error_count(result)
         if problems:
