@@ -299,6 +299,11 @@ def main() -> None:
                 lambda rows=rows: far_rows(rows),
                 {"BEFORE": True},
             )
+        files["BEFORE the fix: accepted xlsx, 20,000 figure rows"] = (
+            "xlsx",
+            lambda: workbook(figure_rows(LIMIT)),
+            {"BEFORE": True},
+        )
     measure_child_start()
 
     with tempfile.TemporaryDirectory() as folder:
