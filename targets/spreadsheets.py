@@ -668,7 +668,7 @@ def inspect_xlsx(data: bytes, deadline: float | None = None) -> tuple[str, Sheet
 # worker's own timeout is only a heartbeat and never stops a thread that computes,
 # and a resource limit set in the worker would apply to every thread of it, so the
 # limit has to live in another process. The cost, measured (bench/README.md): about
-# 0.2 s and 35 MB (in the child, not the worker) per file, against 6-8 s for
+# 0.1-0.25 s and 26 MB (in the child, not the worker) per file, against 6-8 s for
 # importing 10,000 rows. The child is started with exec (subprocess), never a bare
 # fork of a threaded worker, and returns JSON, not a pickle: what it sends back was
 # computed from a hostile file.
