@@ -246,6 +246,10 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=20_000)
 IMPORT_MAX_UNCOMPRESSED_BYTES = env.int(
     "IMPORT_MAX_UNCOMPRESSED_BYTES", default=100 * 1024 * 1024
 )
+IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=1_000_000)
+# What reading one workbook may cost (a child process, see targets/spreadsheets.py).
+IMPORT_MAX_SECONDS = env.float("IMPORT_MAX_SECONDS", default=30)
+IMPORT_MAX_MEMORY_BYTES = env.int("IMPORT_MAX_MEMORY_BYTES", default=512 * 1024 * 1024)
 
 # Evidence files attached to figures.
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)

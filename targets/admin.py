@@ -5,14 +5,16 @@ import os
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core import signing
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
@@ -20,6 +22,7 @@ from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import models
+from .forms import MAX_NOTE
 from .models import (
     Assessment,
     Assignment,
@@ -31,8 +34,9 @@ from .models import (
     ResponsibleBody,
     Target,
     Task,
+    lock_reason,
 )
-from .numbers import VietnameseDecimalField, format_decimal
+from .numbers import VietnameseDecimalField, format_decimal, format_megabytes
 from .resources import (
     AssignmentResource,
     FigureBatchResource,
@@ -45,6 +49,7 @@ from .resources import (
 )
 from .rules import can_import
 from .spreadsheets import (
+    MAX_COLUMNS,
     SafeCSV,
     SafeXLSX,
     SpreadsheetRejected,
@@ -55,6 +60,70 @@ from .spreadsheets import (
 )
 
 logger = logging.getLogger(__name__)
+audit = logging.getLogger("khoenon.audit")
+
+
+def _usable_key(field, value) -> bool:
+    """Whether `value` can be looked up as a key of `field`: "abc" cannot, and
+    neither can 99999999999999999999 (SQLite raises OverflowError binding it)."""
+    try:
+        key = field.to_python(value)
+    except ValidationError:
+        return False
+    return not isinstance(key, int) or -(2**63) <= key < 2**63
+
+
+class SafeModelChoiceField(forms.ModelChoiceField):
+    def to_python(self, value):
+        if value not in self.empty_values and not _usable_key(
+            self.queryset.model._meta.get_field(self.to_field_name or "pk"), value
+        ):
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(value)
+
+
+class SafeModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        key = self.queryset.model._meta.get_field(self.to_field_name or "pk")
+        for pk in value or []:
+            if not _usable_key(key, pk):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget re-renders a refused form by looking up the
+    posted ids: a non-numeric one raised ValueError there, a 500. Ids that cannot
+    be keys are left out of the lookup; the field itself says they are invalid."""
+
+    def optgroups(self, name, value, attr=None):
+        kept = [item for item in value if _usable_key(self.field.target_field, item)]
+        return super().optgroups(name, kept, attr)
+
+
+class SafeIdsMixin:
+    """A posted id that is no key ("abc", "1 OR 1=1", 20 digits) is a form error
+    on every relation field of this admin or inline, never a 500."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", SafeModelChoiceField)
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(
+            request
+        ):
+            kwargs["widget"] = SafeAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", SafeModelMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.display(description="kế hoạch", ordering="target_value")
@@ -85,8 +154,9 @@ class SpreadsheetImportForm(ImportForm):
         self.fields["import_file"].label = "Tệp cần nhập"
         self.fields["import_file"].help_text = (
             f"Bảng tính .xlsx hoặc tệp .csv (UTF-8), tối đa "
-            f"{format_decimal(max_bytes() // (1024 * 1024))} MB và "
-            f"{format_decimal(max_rows())} dòng; dòng 1 là tiêu đề cột như tệp mẫu. "
+            f"{format_megabytes(max_bytes())}, {format_decimal(max_rows())} dòng "
+            f"(kể cả dòng trống) và {MAX_COLUMNS} cột; dòng 1 là tiêu đề cột như "
+            "tệp mẫu. "
             "Hệ thống chỉ đọc trang tính đầu tiên và không nhận công thức, ô gộp, "
             "macro."
         )
@@ -344,19 +414,19 @@ class SpreadsheetAdmin(ImportExportMixin):
 
 
 @admin.register(Commune)
-class CommuneAdmin(admin.ModelAdmin):
+class CommuneAdmin(SafeIdsMixin, admin.ModelAdmin):
     list_display = ["name", "province"]
     search_fields = ["name", "province"]
 
 
-class IndicatorInline(admin.TabularInline):
+class IndicatorInline(SafeIdsMixin, admin.TabularInline):
     model = Indicator
     extra = 0
     fields = ["number", "area", "text"]
 
 
 @admin.register(Resolution)
-class ResolutionAdmin(admin.ModelAdmin):
+class ResolutionAdmin(SafeIdsMixin, admin.ModelAdmin):
     list_display = ["number", "title", "commune", "adopted_on", "plan_year"]
     list_filter = ["commune", "plan_year"]
     search_fields = ["number", "title"]
@@ -364,7 +434,7 @@ class ResolutionAdmin(admin.ModelAdmin):
     inlines = [IndicatorInline]
 
 
-class TargetInline(admin.TabularInline):
+class TargetInline(SafeIdsMixin, admin.TabularInline):
     model = Target
     extra = 0
     fields = ["code", "name", "unit", "target_value", "comparison", "combine", "path"]
@@ -372,7 +442,7 @@ class TargetInline(admin.TabularInline):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(SpreadsheetAdmin, admin.ModelAdmin):
+class IndicatorAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     resource_classes = [IndicatorResource]
     list_display = ["number", "area", "short_text", "resolution"]
     list_filter = ["resolution", "area"]
@@ -384,7 +454,7 @@ class IndicatorAdmin(SpreadsheetAdmin, admin.ModelAdmin):
         return obj.text[:100]
 
 
-class AssignmentInline(admin.TabularInline):
+class AssignmentInline(SafeIdsMixin, admin.TabularInline):
     model = Assignment
     extra = 0
     fields = ["body", "role", "is_assumption", "note"]
@@ -392,7 +462,7 @@ class AssignmentInline(admin.TabularInline):
 
 
 @admin.register(Target)
-class TargetAdmin(SpreadsheetAdmin, admin.ModelAdmin):
+class TargetAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     resource_classes = [TargetResource]
     list_display = [
         "code",
@@ -452,7 +522,7 @@ class TargetAdmin(SpreadsheetAdmin, admin.ModelAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(SpreadsheetAdmin, admin.ModelAdmin):
+class TaskAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     resource_classes = [TaskResource]
     list_display = ["kind", "number", "summary", "resolution"]
     list_filter = ["resolution", "kind"]
@@ -461,7 +531,7 @@ class TaskAdmin(SpreadsheetAdmin, admin.ModelAdmin):
 
 
 @admin.register(ResponsibleBody)
-class ResponsibleBodyAdmin(SpreadsheetAdmin, admin.ModelAdmin):
+class ResponsibleBodyAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     resource_classes = [ResponsibleBodyResource]
     list_display = ["name", "short_name", "kind", "named_in_text", "commune"]
     list_filter = ["commune", "kind", "named_in_text"]
@@ -470,7 +540,7 @@ class ResponsibleBodyAdmin(SpreadsheetAdmin, admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(SpreadsheetAdmin, admin.ModelAdmin):
+class AssignmentAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     resource_classes = [AssignmentResource]
     list_display = ["body", "role", "target", "task", "is_assumption"]
     list_filter = ["role", "is_assumption", "body"]
@@ -479,16 +549,60 @@ class AssignmentAdmin(SpreadsheetAdmin, admin.ModelAdmin):
     autocomplete_fields = ["body", "target", "task"]
 
 
+class ReportingPeriodForm(forms.ModelForm):
+    """Closing or reopening a quarter from the admin asks for the reason, which the
+    period's history keeps (as on the review page)."""
+
+    reason = forms.CharField(
+        label="Lý do khóa sổ / mở lại kỳ",
+        required=False,
+        max_length=MAX_NOTE,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Bắt buộc khi đổi trạng thái của kỳ; được lưu vào lịch sử.",
+    )
+
+    class Meta:
+        model = ReportingPeriod
+        fields = ["commune", "year", "quarter", "data_from", "data_to", "deadline"]
+        fields += ["state"]
+
+    def clean(self):
+        cleaned = super().clean()
+        changing = self.instance.pk and "state" in self.changed_data
+        if changing and not cleaned.get("reason"):
+            self.add_error(
+                "reason",
+                "Phải nêu lý do khi khóa sổ hoặc mở lại kỳ báo cáo.",
+            )
+        return cleaned
+
+
 @admin.register(ReportingPeriod)
-class ReportingPeriodAdmin(admin.ModelAdmin):
+class ReportingPeriodAdmin(SafeIdsMixin, SimpleHistoryAdmin):
+    form = ReportingPeriodForm
     list_display = ["__str__", "data_from", "data_to", "deadline", "state", "commune"]
     list_filter = ["commune", "year", "state"]
+
+    def save_model(self, request, obj, form, change):
+        reason = form.cleaned_data.get("reason")
+        obj._change_reason = (
+            f"{models.VIA_ADMIN} – {reason}" if reason else (models.VIA_ADMIN)
+        )
+        super().save_model(request, obj, form, change)
+        if change and "state" in form.changed_data:
+            audit.info(
+                "period_%s user=%s period=%s via=admin",
+                obj.state,
+                request.user.username,
+                obj.pk,
+            )
 
 
 class FigureAdminForm(forms.ModelForm):
     """The figure's value read by the strict Vietnamese parser, with the target's
     decimals and sign (a new figure gets the column's limits here and the target's
-    from Figure.clean once the target is chosen)."""
+    from Figure.clean once the target is chosen). The workflow (submit, approve,
+    return, reopen) is not edited here: it has its pages and its rules."""
 
     value = VietnameseDecimalField(
         label="số liệu",
@@ -498,20 +612,7 @@ class FigureAdminForm(forms.ModelForm):
 
     class Meta:
         model = Figure
-        fields = [
-            "target",
-            "period",
-            "value",
-            "kind",
-            "note",
-            "state",
-            "state_reason",
-            "is_demo",
-            "submitted_at",
-            "submitted_by",
-            "approved_at",
-            "approved_by",
-        ]
+        fields = ["target", "period", "value", "kind", "note", "is_demo"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -521,8 +622,17 @@ class FigureAdminForm(forms.ModelForm):
             self.fields["value"].allow_negative = target.allows_negative
 
 
+def _locked(obj) -> bool:
+    return obj is not None and lock_reason(obj.state, obj.period) is not None
+
+
 @admin.register(Figure)
-class FigureAdmin(SpreadsheetAdmin, SimpleHistoryAdmin):
+class FigureAdmin(SafeIdsMixin, SpreadsheetAdmin, SimpleHistoryAdmin):
+    """An approved figure, or one in a closed quarter, is read-only here and cannot
+    be deleted: it changes only through the audited reopen (Lịch sử thay đổi page).
+    Figure.clean and Figure.objects.delete hold the same rule for any other path,
+    the history revert included."""
+
     resource_classes = [FigureBatchResource]
     form = FigureAdminForm
     list_display = [
@@ -539,7 +649,51 @@ class FigureAdmin(SpreadsheetAdmin, SimpleHistoryAdmin):
     search_fields = ["target__code", "target__name", "note"]
     list_select_related = ["target", "period", "updated_by"]
     autocomplete_fields = ["target"]
-    readonly_fields = ["version", "updated_at", "updated_by"]
+    readonly_fields = [
+        "state",
+        "state_reason",
+        "version",
+        "updated_at",
+        "updated_by",
+        "submitted_at",
+        "submitted_by",
+        "approved_at",
+        "approved_by",
+    ]
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not _locked(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not _locked(obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        for figure in objs:
+            reason = lock_reason(figure.state, figure.period)
+            if reason:
+                protected.append(f"{figure} – {reason}")
+        if protected:
+            # The page then names each locked figure instead of a missing right.
+            perms_needed.discard(Figure._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        figure = self.get_object(request, object_id)
+        if figure is not None and _locked(figure):
+            history = reverse("targets:history", args=[figure.target_id])
+            messages.warning(
+                request,
+                format_html(
+                    "{} Mở lại có ghi lý do tại trang "
+                    '<a href="{}">Lịch sử thay đổi</a> của chỉ tiêu.',
+                    lock_reason(figure.state, figure.period),
+                    history,
+                ),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -550,9 +704,35 @@ class FigureAdmin(SpreadsheetAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(SimpleHistoryAdmin):
+class AssessmentAdmin(SafeIdsMixin, SimpleHistoryAdmin):
+    """A verdict of a closed quarter is kept as it is (Assessment.clean says why)."""
+
     list_display = ["target", "period", "verdict", "assessed_by", "assessed_at"]
     list_filter = ["period", "verdict"]
     search_fields = ["target__code", "target__name", "reason"]
     list_select_related = ["target", "period", "assessed_by"]
     autocomplete_fields = ["target"]
+
+    def has_change_permission(self, request, obj=None):
+        closed = obj is not None and obj.period.state == models.PeriodState.CLOSED
+        return super().has_change_permission(request, obj) and not closed
+
+    def has_delete_permission(self, request, obj=None):
+        closed = obj is not None and obj.period.state == models.PeriodState.CLOSED
+        return super().has_delete_permission(request, obj) and not closed
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        for item in objs:
+            if item.period.state == models.PeriodState.CLOSED:
+                protected.append(f"{item} – {item.period} đã khóa sổ")
+        if protected:
+            perms_needed.discard(Assessment._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    def save_model(self, request, obj, form, change):
+        obj.assessed_by = request.user
+        obj._change_reason = form.cleaned_data.get("reason") or models.VIA_ADMIN
+        super().save_model(request, obj, form, change)

@@ -1,17 +1,21 @@
 """Evidence files attached to figures: checked by content, not by name."""
 
 import zipfile
+from pathlib import PurePath
 
 from django.conf import settings
 from django.db import transaction
 
+from .fields import clean_text
 from .models import Evidence
+from .numbers import format_megabytes
 
-# What a clerk may attach, recognised by the file's first bytes.
+# What a clerk may attach, recognised by the file's first bytes; the key is the
+# extension the stored name gets, whatever the uploaded name said.
 KINDS = {
     "pdf": ("application/pdf", b"%PDF-"),
     "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
-    "jpeg": ("image/jpeg", b"\xff\xd8\xff"),
+    "jpg": ("image/jpeg", b"\xff\xd8\xff"),
     "xlsx": (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         b"PK\x03\x04",
@@ -25,14 +29,15 @@ class EvidenceError(Exception):
 
 
 def detect(uploaded) -> str:
-    """The content type of an accepted file, or EvidenceError saying why not."""
+    """The kind (a key of KINDS) of an accepted file, or EvidenceError saying why
+    not."""
     head = uploaded.read(16)
     uploaded.seek(0)
-    for name, (content_type, magic) in KINDS.items():
+    for name, (_content_type, magic) in KINDS.items():
         if head.startswith(magic):
             if name == "xlsx" and not _is_xlsx(uploaded):
                 break
-            return content_type
+            return name
     raise EvidenceError(
         "Chỉ nhận tệp PDF, ảnh PNG hoặc JPEG, hoặc bảng tính Excel .xlsx "
         "(tệp .xlsm có macro không được nhận)."
@@ -54,25 +59,35 @@ def _is_xlsx(uploaded) -> bool:
     )
 
 
+def download_name(uploaded_name: str | None, kind: str) -> str:
+    """The name the file is offered under: the uploaded one with the extension of
+    what the file really is ("bao-cao.html" holding a PDF is "bao-cao.pdf"), so no
+    browser opens it as something else."""
+    base = PurePath((uploaded_name or "").replace("\\", "/")).name
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = clean_text(stem, multiline=False) if stem.isprintable() else ""
+    return f"{(stem or 'minh-chung')[:190]}.{kind}"
+
+
 @transaction.atomic
 def attach(user, figure, uploaded) -> Evidence:
     limit = settings.EVIDENCE_MAX_BYTES
     if uploaded.size > limit:
         raise EvidenceError(
-            f"Tệp quá lớn ({uploaded.size / 1024 / 1024:.1f} MB); "
-            f"tối đa {limit // (1024 * 1024)} MB."
+            f"Tệp nặng {format_megabytes(uploaded.size)}, vượt giới hạn "
+            f"{format_megabytes(limit)}. Hãy nén hoặc chụp lại với độ phân giải thấp "
+            "hơn rồi tải lên lại."
         )
     if uploaded.size == 0:
         raise EvidenceError("Tệp rỗng.")
-    content_type = detect(uploaded)
-    name = (uploaded.name or "minh-chung").replace("/", "_").replace("\\", "_")[-200:]
+    kind = detect(uploaded)
     item = Evidence(
         figure=figure,
-        original_name=name,
-        content_type=content_type,
+        original_name=download_name(uploaded.name, kind),
+        content_type=KINDS[kind][0],
         size=uploaded.size,
         uploaded_by=user,
     )
-    item.file.save(name, uploaded, save=False)
+    item.file.save(item.original_name, uploaded, save=False)
     item.save()
     return item

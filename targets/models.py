@@ -11,12 +11,29 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from targets.numbers import format_decimal
+from .fields import CleanCharField, CleanTextField
+from .numbers import MAX_INTEGER_DIGITS, format_decimal
 
-# Figures and target values: up to 14 digits before the point and 4 after. A target says
-# how many decimals its figures may carry (2 unless it says otherwise).
-VALUE_MAX_DIGITS = 18
+# Figures and target values: up to 11 digits before the point and 4 after, 15 in all:
+# what SQLite (which keeps a decimal as a float) returns exactly. A target says how
+# many decimals its figures may carry (2 unless it says otherwise).
 VALUE_DECIMAL_PLACES = 4
+VALUE_MAX_DIGITS = MAX_INTEGER_DIGITS + VALUE_DECIMAL_PLACES
+VALUE_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+VALUE_ERRORS = {
+    "max_digits": (
+        f"Số quá dài: tối đa {MAX_INTEGER_DIGITS} chữ số phần nguyên và "
+        f"{VALUE_DECIMAL_PLACES} chữ số thập phân. Hãy kiểm tra lại số liệu và đơn vị."
+    ),
+    "max_whole_digits": (
+        f"Số quá lớn: phần nguyên chỉ được có tối đa {MAX_INTEGER_DIGITS} chữ số. "
+        "Hãy kiểm tra lại số liệu và đơn vị tính."
+    ),
+    "max_decimal_places": (
+        f"Số có quá {VALUE_DECIMAL_PLACES} chữ số thập phân; hệ thống không tự làm "
+        "tròn."
+    ),
+}
 
 
 # Roles are Django groups. A clerk also belongs to one or more responsible bodies.
@@ -86,8 +103,8 @@ class WorkflowState(models.TextChoices):
 
 
 class Commune(models.Model):
-    name = models.CharField("tên xã", max_length=100)
-    province = models.CharField("tỉnh", max_length=100)
+    name = CleanCharField("tên xã", max_length=100)
+    province = CleanCharField("tỉnh", max_length=100)
 
     class Meta:
         verbose_name = "xã"
@@ -106,24 +123,24 @@ class Resolution(models.Model):
     commune = models.ForeignKey(
         Commune, models.PROTECT, related_name="resolutions", verbose_name="xã"
     )
-    number = models.CharField("số nghị quyết", max_length=50)
-    title = models.CharField("trích yếu", max_length=300)
-    council = models.CharField("cơ quan ban hành", max_length=200)
-    term = models.CharField("khóa", max_length=20)
-    session = models.CharField("kỳ họp", max_length=50)
+    number = CleanCharField("số nghị quyết", max_length=50)
+    title = CleanCharField("trích yếu", max_length=300)
+    council = CleanCharField("cơ quan ban hành", max_length=200)
+    term = CleanCharField("khóa", max_length=20)
+    session = CleanCharField("kỳ họp", max_length=50)
     adopted_on = models.DateField("ngày thông qua")
     effective_on = models.DateField("ngày có hiệu lực")
     plan_year = models.PositiveSmallIntegerField("năm kế hoạch")
     covers_from = models.DateField("kế hoạch từ ngày")
     covers_to = models.DateField("kế hoạch đến ngày")
-    legal_bases = models.TextField(
+    legal_bases = CleanTextField(
         "căn cứ", help_text="Mỗi căn cứ một dòng, nguyên văn.", blank=True
     )
-    considered = models.TextField(
+    considered = CleanTextField(
         "xét", help_text="Các văn bản được xem xét, nguyên văn.", blank=True
     )
-    signed_by = models.CharField("người ký", max_length=100, blank=True)
-    source_text = models.TextField("toàn văn", blank=True)
+    signed_by = CleanCharField("người ký", max_length=100, blank=True)
+    source_text = CleanTextField("toàn văn", blank=True)
 
     class Meta:
         verbose_name = "nghị quyết"
@@ -155,7 +172,7 @@ class Indicator(models.Model):
     )
     number = models.PositiveSmallIntegerField("số thứ tự")
     area = models.CharField("lĩnh vực", max_length=20, choices=Area.choices)
-    text = models.TextField("nội dung nguyên văn")
+    text = CleanTextField("nội dung nguyên văn")
 
     class Meta:
         verbose_name = "chỉ tiêu"
@@ -181,12 +198,12 @@ class Target(models.Model):
     indicator = models.ForeignKey(
         Indicator, models.CASCADE, related_name="targets", verbose_name="chỉ tiêu"
     )
-    code = models.CharField(
+    code = CleanCharField(
         "mã", max_length=10, help_text="Số chỉ tiêu và một chữ cái: 2a, 2b…"
     )
     order = models.PositiveSmallIntegerField("thứ tự", default=0)
-    name = models.CharField("tên chỉ tiêu cụ thể", max_length=300)
-    unit = models.CharField("đơn vị tính", max_length=50)
+    name = CleanCharField("tên chỉ tiêu cụ thể", max_length=300)
+    unit = CleanCharField("đơn vị tính", max_length=50)
     target_value = models.DecimalField(
         "kế hoạch", max_digits=VALUE_MAX_DIGITS, decimal_places=VALUE_DECIMAL_PLACES
     )
@@ -250,8 +267,8 @@ class Target(models.Model):
     profile_q4 = models.DecimalField(
         "tỷ trọng quý IV (%)", max_digits=5, decimal_places=2, null=True, blank=True
     )
-    clause = models.TextField("trích nguyên văn nghị quyết")
-    reading_note = models.TextField("ghi chú cách hiểu", blank=True)
+    clause = CleanTextField("trích nguyên văn nghị quyết")
+    reading_note = CleanTextField("ghi chú cách hiểu", blank=True)
 
     class Meta:
         verbose_name = "chỉ tiêu cụ thể"
@@ -401,8 +418,8 @@ class ResponsibleBody(models.Model):
     commune = models.ForeignKey(
         Commune, models.PROTECT, related_name="bodies", verbose_name="xã"
     )
-    name = models.CharField("tên cơ quan, đơn vị", max_length=200)
-    short_name = models.CharField("tên viết tắt", max_length=50, blank=True)
+    name = CleanCharField("tên cơ quan, đơn vị", max_length=200)
+    short_name = CleanCharField("tên viết tắt", max_length=50, blank=True)
     kind = models.CharField("loại", max_length=20, choices=BodyKind.choices)
     named_in_text = models.BooleanField(
         "có tên trong nghị quyết",
@@ -411,7 +428,7 @@ class ResponsibleBody(models.Model):
             "Bỏ chọn nếu đơn vị này là giả định của hệ thống, không nêu trong văn bản."
         ),
     )
-    role_in_text = models.TextField("vai trò theo nghị quyết", blank=True)
+    role_in_text = CleanTextField("vai trò theo nghị quyết", blank=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -444,7 +461,7 @@ class Task(models.Model):
     )
     kind = models.CharField("loại", max_length=10, choices=TaskKind.choices)
     number = models.PositiveSmallIntegerField("thứ tự")
-    text = models.TextField("nội dung nguyên văn")
+    text = CleanTextField("nội dung nguyên văn")
 
     class Meta:
         verbose_name = "nhiệm vụ, giải pháp"
@@ -501,7 +518,7 @@ class Assignment(models.Model):
         default=True,
         help_text="Nghị quyết không nêu phân công này; do hệ thống giả định.",
     )
-    note = models.CharField("ghi chú", max_length=300, blank=True)
+    note = CleanCharField("ghi chú", max_length=300, blank=True)
 
     class Meta:
         verbose_name = "phân công"
@@ -676,7 +693,7 @@ class WorkflowFields(models.Model):
         choices=WorkflowState.choices,
         default=WorkflowState.DRAFT,
     )
-    state_reason = models.TextField(
+    state_reason = CleanTextField(
         "lý do trả lại / mở lại",
         blank=True,
         help_text="Lý do lần trả lại hoặc mở lại gần nhất.",
@@ -720,19 +737,77 @@ class WorkflowFields(models.Model):
         abstract = True
 
     def stored_lock_reason(self, fields: list[str]) -> str | None:
-        """The lock reason if this save would change a locked row (or add a row to a
-        closed period); workflow-only changes (approve, reopen) pass."""
+        """Why this save may not go through, or None: it would change a locked row
+        (approved, or in a closed period) in any of `fields`, move a row into a closed
+        period, add a row to a closed period, or make a row submitted or approved
+        outside the workflow (targets.services). Every path that validates meets it:
+        the entry page, the admin change form and history revert, the import."""
         if not self.period_id:
             return None
-        if not self.pk:
-            return lock_reason(WorkflowState.DRAFT, self.period)
-        stored = type(self).objects.select_related("period").filter(pk=self.pk).first()
+        stored = None
+        if self.pk:
+            stored = (
+                type(self).objects.select_related("period").filter(pk=self.pk).first()
+            )
         if stored is None:
+            return lock_reason(WorkflowState.DRAFT, self.period)
+        if not any(getattr(stored, f) != getattr(self, f) for f in fields):
             return None
         reason = lock_reason(stored.state, stored.period)
-        if reason and any(getattr(stored, f) != getattr(self, f) for f in fields):
+        if reason:
             return reason
+        if self.period_id != stored.period_id:
+            reason = lock_reason(WorkflowState.DRAFT, self.period)
+            if reason:
+                return reason
+        if self.state != stored.state and self.state in (
+            WorkflowState.SUBMITTED,
+            WorkflowState.APPROVED,
+        ):
+            return (
+                "Gửi duyệt và phê duyệt chỉ làm trên trang nhập số liệu và trang "
+                "duyệt số liệu, không sửa trực tiếp trạng thái."
+            )
         return None
+
+
+class WorkflowQuerySet(models.QuerySet):
+    def locked(self) -> "WorkflowQuerySet":
+        """Rows that may not change: approved, or in a closed period."""
+        return self.filter(
+            Q(state=WorkflowState.APPROVED) | Q(period__state=PeriodState.CLOSED)
+        )
+
+    def delete(self):
+        """Deleting an approved row or one in a closed period is refused, on every
+        path (admin, bulk action, shell, command)."""
+        locked = self.locked().select_related("period").first()
+        if locked is not None:
+            raise ValidationError(
+                f"Không xóa được “{locked}”: "
+                + lock_reason(locked.state, locked.period)
+            )
+        return super().delete()
+
+
+# What an approved figure or task update keeps until the audited reopen.
+LOCKED_FIGURE_FIELDS = [
+    "value",
+    "kind",
+    "note",
+    "target_id",
+    "period_id",
+    "state",
+    "is_demo",
+]
+LOCKED_TASK_UPDATE_FIELDS = [
+    "status",
+    "narrative",
+    "task_id",
+    "period_id",
+    "state",
+    "is_demo",
+]
 
 
 class Figure(WorkflowFields):
@@ -746,7 +821,10 @@ class Figure(WorkflowFields):
         verbose_name="kỳ báo cáo",
     )
     value = models.DecimalField(
-        "số liệu", max_digits=VALUE_MAX_DIGITS, decimal_places=VALUE_DECIMAL_PLACES
+        "số liệu",
+        max_digits=VALUE_MAX_DIGITS,
+        decimal_places=VALUE_DECIMAL_PLACES,
+        error_messages=VALUE_ERRORS,
     )
     kind = models.CharField(
         "loại số liệu",
@@ -754,8 +832,10 @@ class Figure(WorkflowFields):
         choices=FigureKind.choices,
         default=FigureKind.ACTUAL,
     )
-    note = models.TextField("ghi chú, giải trình", blank=True)
+    note = CleanTextField("ghi chú, giải trình", blank=True)
     history = HistoricalRecords(verbose_name="lịch sử số liệu")
+
+    objects = WorkflowQuerySet.as_manager()
 
     class Meta:
         verbose_name = "số liệu thực hiện"
@@ -771,6 +851,14 @@ class Figure(WorkflowFields):
                 condition=Q(kind__in=FigureKind.values), name="figure_kind_valid"
             ),
             models.CheckConstraint(
+                condition=Q(value__gt=-VALUE_LIMIT, value__lt=VALUE_LIMIT),
+                name="figure_value_fits",
+                violation_error_message=(
+                    f"Số liệu chỉ được có tối đa {MAX_INTEGER_DIGITS} chữ số ở phần "
+                    "nguyên."
+                ),
+            ),
+            models.CheckConstraint(
                 condition=Q(state__in=WorkflowState.values), name="figure_state_valid"
             ),
             models.CheckConstraint(
@@ -781,7 +869,7 @@ class Figure(WorkflowFields):
         ]
 
     def __str__(self) -> str:
-        return f"{self.target.code} – {self.period}: {self.value}"
+        return f"{self.target.code} – {self.period}: {format_decimal(self.value)}"
 
     def clean(self) -> None:
         errors = {}
@@ -801,7 +889,7 @@ class Figure(WorkflowFields):
                     "về tốc độ tăng hoặc mức giảm mới được âm."
                 )
             bound = target.bound_error(self.value)
-            if bound:
+            if bound and "value" not in errors:
                 errors["value"] = bound
             # Trailing zeros (3865.2800 from the column) are not decimals typed.
             significant = self.value.normalize().as_tuple().exponent
@@ -810,15 +898,14 @@ class Figure(WorkflowFields):
                     f"Chỉ tiêu {target.code} chỉ nhận tối đa "
                     f"{target.decimal_places} chữ số thập phân."
                 )
-        reason = self.stored_lock_reason(["value", "kind", "note", "target_id"])
+        reason = self.stored_lock_reason(LOCKED_FIGURE_FIELDS)
         if reason:
             errors[NON_FIELD_ERRORS] = reason
         if errors:
             raise ValidationError(errors)
 
-    @property
-    def is_locked(self) -> bool:
-        return lock_reason(self.state, self.period) is not None
+    def delete(self, *args, **kwargs):
+        return type(self).objects.filter(pk=self.pk).delete()
 
 
 class TaskStatus(models.TextChoices):
@@ -843,8 +930,10 @@ class TaskUpdate(WorkflowFields):
     status = models.CharField(
         "tình hình thực hiện", max_length=12, choices=TaskStatus.choices
     )
-    narrative = models.TextField("kết quả, khó khăn, kiến nghị", blank=True)
+    narrative = CleanTextField("kết quả, khó khăn, kiến nghị", blank=True)
     history = HistoricalRecords(verbose_name="lịch sử cập nhật nhiệm vụ")
+
+    objects = WorkflowQuerySet.as_manager()
 
     class Meta:
         verbose_name = "cập nhật thực hiện nhiệm vụ"
@@ -879,11 +968,14 @@ class TaskUpdate(WorkflowFields):
                 errors["period"] = "Kỳ báo cáo không thuộc xã của nghị quyết này."
         if self.status == TaskStatus.DELAYED and not (self.narrative or "").strip():
             errors["narrative"] = "Nhiệm vụ chậm: phải nêu nguyên nhân và giải pháp."
-        reason = self.stored_lock_reason(["status", "narrative", "task_id"])
+        reason = self.stored_lock_reason(LOCKED_TASK_UPDATE_FIELDS)
         if reason:
             errors[NON_FIELD_ERRORS] = reason
         if errors:
             raise ValidationError(errors)
+
+    def delete(self, *args, **kwargs):
+        return type(self).objects.filter(pk=self.pk).delete()
 
 
 def evidence_path(instance: "Evidence", filename: str) -> str:
@@ -898,8 +990,8 @@ class Evidence(models.Model):
         Figure, models.CASCADE, related_name="evidence", verbose_name="số liệu"
     )
     file = models.FileField("tệp", upload_to=evidence_path)
-    original_name = models.CharField("tên tệp", max_length=200)
-    content_type = models.CharField("loại tệp", max_length=100)
+    original_name = CleanCharField("tên tệp", max_length=200)
+    content_type = CleanCharField("loại tệp", max_length=100)
     size = models.PositiveIntegerField("dung lượng (byte)")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -939,7 +1031,7 @@ class Assessment(models.Model):
         ReportingPeriod, models.PROTECT, related_name="assessments", verbose_name="kỳ"
     )
     verdict = models.CharField("đánh giá", max_length=10, choices=Verdict.choices)
-    reason = models.TextField("lý do")
+    reason = CleanTextField("lý do")
     assessed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,
@@ -974,5 +1066,20 @@ class Assessment(models.Model):
         return f"{self.target.code} – {self.period}: {self.get_verdict_display()}"
 
     def clean(self) -> None:
+        errors = {}
         if not (self.reason or "").strip():
-            raise ValidationError({"reason": "Phải nêu lý do khi thay đổi đánh giá."})
+            errors["reason"] = "Phải nêu lý do khi thay đổi đánh giá."
+        if self.period_id and self.period.state == PeriodState.CLOSED:
+            errors[NON_FIELD_ERRORS] = (
+                f"{self.period} đã khóa sổ: không thể thay đổi đánh giá. Đề nghị "
+                "quản trị hệ thống mở lại kỳ (nêu lý do) nếu cần đánh giá lại."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def delete(self, *args, **kwargs):
+        if self.period.state == PeriodState.CLOSED:
+            raise ValidationError(
+                f"{self.period} đã khóa sổ: không thể xóa đánh giá của kỳ này."
+            )
+        return super().delete(*args, **kwargs)

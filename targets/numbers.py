@@ -32,7 +32,8 @@ What it rejects, each with a Vietnamese message that says how to write the numbe
   formula.
 - Anything that is not an ASCII digit, separator or sign: NaN, inf, Infinity, exponents
   (1e3), hex (0x1F), underscores (1_000), "%", units, full-width or Arabic digits.
-- More than 14 digits before the decimal mark (the columns hold 18 digits, 4 after).
+- More than 11 digits before the decimal mark (the columns hold 15 digits, 4 after:
+  SQLite keeps a decimal as a float, exact to 15 significant digits only).
 - More significant decimals than `decimal_places`. Nothing is ever rounded. Zeros past
   the limit are accepted and dropped ("0,120" with 2 places is 0.12): they change no
   value, Figure.clean() also counts significant decimals, and without them a 3-place
@@ -45,13 +46,14 @@ The result is a Decimal built from the typed digits, never through a float.
 
 import math
 import re
-from decimal import Context, Decimal
+from decimal import ROUND_CEILING, Context, Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from import_export.widgets import Widget
 
-MAX_INTEGER_DIGITS = 14
+# 11 + 4 decimals = 15 significant digits, what SQLite's float returns exactly.
+MAX_INTEGER_DIGITS = 11
 
 # Characters that may group thousands instead of dots: space, no-break space,
 # narrow no-break space, thin space.
@@ -320,6 +322,15 @@ def format_decimal(
         frac = frac.ljust(decimal_places, "0")
     grouped = f"{int(int_part):,}".replace(",", ".")
     return sign + grouped + ("," + frac if frac else "")
+
+
+def format_megabytes(size: int) -> str:
+    """A file size for a message: "6 MB", "1,5 MB". Rounded up to a tenth, so a file
+    just over a 6 MB limit reads "6,1 MB", never "6 MB"."""
+    tenths = Decimal(size) / Decimal(1024 * 1024)
+    return format_decimal(tenths.quantize(Decimal("0.1"), rounding=ROUND_CEILING)) + (
+        " MB"
+    )
 
 
 def format_decimal_input(value: Decimal | int | None) -> str:

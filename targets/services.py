@@ -521,9 +521,25 @@ def _review(period, figures: dict, updates: dict, change) -> int:
     return len(chosen)
 
 
+def _own_work(user, figures: dict, updates: dict) -> bool:
+    """Whether the user entered or submitted any of these rows: a history row of
+    theirs from anywhere but the review page (where returning an item is no entry)."""
+    own = Q(history_user=user) & ~Q(history_change_reason__startswith=VIA_REVIEW)
+    return (
+        Figure.history.filter(own, id__in=figures).exists()
+        or TaskUpdate.history.filter(own, id__in=updates).exists()
+    )
+
+
 @transaction.atomic
 def review_approve(user, period, figures: dict, updates: dict) -> int:
-    """Approve submitted figures and task updates: they lock."""
+    """Approve submitted figures and task updates: they lock. Nobody approves what
+    they entered or submitted themselves (segregation of duties)."""
+    if _own_work(user, figures, updates):
+        raise WorkflowError(
+            "Có mục do chính bạn nhập hoặc gửi duyệt. Người nhập số liệu không được "
+            "tự phê duyệt: đề nghị một lãnh đạo khác phê duyệt các mục này."
+        )
     now = timezone.now()
 
     def approve(obj):
@@ -571,7 +587,9 @@ def figure_reopen(user, figure: Figure, reason: str) -> None:
 
 
 @transaction.atomic
-def period_set_state(user, period: ReportingPeriod, state: str, reason: str) -> None:
+def period_set_state(
+    user, period: ReportingPeriod, state: str, reason: str
+) -> ReportingPeriod:
     """Close a period (locks every figure in it) or reopen it; audited with reason."""
     period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
     if period.state == state:
@@ -581,6 +599,7 @@ def period_set_state(user, period: ReportingPeriod, state: str, reason: str) -> 
     period.full_clean()
     period.save()
     audit.info("period_%s user=%s period=%s", state, user.username, period.pk)
+    return period
 
 
 @transaction.atomic
@@ -592,6 +611,9 @@ def assessment_save(user, target: Target, period: ReportingPeriod, verdict, reas
     assessment.verdict, assessment.reason = verdict, reason
     assessment.assessed_by = user
     assessment._change_reason = reason
-    assessment.full_clean()
+    try:
+        assessment.full_clean()
+    except ValidationError as exc:
+        raise WorkflowError(" ".join(exc.messages)) from None
     assessment.save()
     return assessment

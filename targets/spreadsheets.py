@@ -61,14 +61,14 @@ import sys
 import time
 import unicodedata
 import zipfile
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import tablib
 from django.conf import settings
 from import_export.formats import base_formats
 
-from .numbers import format_decimal, format_decimal_input
+from .numbers import format_decimal, format_decimal_input, format_megabytes
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_ROWS = 20_000
@@ -146,20 +146,13 @@ def max_memory_bytes() -> int:
     return getattr(settings, "IMPORT_MAX_MEMORY_BYTES", DEFAULT_MAX_MEMORY_BYTES)
 
 
-def _megabytes(size: int) -> str:
-    """ "6 MB", "1,5 MB": one decimal at most, none when it is 0."""
-    megabytes = (Decimal(size) / Decimal(1024 * 1024)).quantize(
-        Decimal("0.1"), rounding=ROUND_HALF_UP
-    )
-    return format_decimal(megabytes) + " MB"
-
-
 def check_size(size: int) -> None:
     """Refuse a file larger than IMPORT_MAX_BYTES, from its size alone."""
     limit = max_bytes()
     if size > limit:
         raise SpreadsheetRejected(
-            f"Tệp nặng {_megabytes(size)}, vượt giới hạn {_megabytes(limit)}. "
+            f"Tệp nặng {format_megabytes(size)}, vượt giới hạn "
+            f"{format_megabytes(limit)}. "
             "Hãy chia số liệu thành nhiều tệp nhỏ hơn, hoặc xóa các trang tính, "
             "hình ảnh không cần thiết rồi nhập lại.",
             "too_big",
@@ -337,7 +330,8 @@ def _check_archive(data: bytes) -> zipfile.ZipFile:
         total += info.file_size
         if total > cap:
             raise _zip_bomb(
-                f"giải nén ra hơn {_megabytes(cap)} từ một tệp {_megabytes(len(data))}"
+                f"giải nén ra hơn {format_megabytes(cap)} từ một tệp "
+                f"{format_megabytes(len(data))}"
             )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_CHECK_FROM and ratio > MAX_RATIO:
@@ -630,7 +624,8 @@ def _too_slow() -> SpreadsheetRejected:
 
 def _too_costly() -> SpreadsheetRejected:
     return SpreadsheetRejected(
-        f"Đọc tệp cần hơn {_megabytes(max_memory_bytes())} bộ nhớ nên hệ thống đã "
+        f"Đọc tệp cần hơn {format_megabytes(max_memory_bytes())} bộ nhớ nên hệ thống "
+        "đã "
         "dừng lại để máy chủ không bị treo; không có gì được ghi. Tệp có thể chứa "
         "quá nhiều định dạng, kiểu ô hoặc văn bản. Hãy chép riêng bảng số liệu sang "
         "một sổ làm việc mới (Dán đặc biệt → Giá trị), lưu lại rồi nhập lại.",

@@ -377,7 +377,9 @@ def period_state_view(request, period_id):
         messages.error(request, "Khóa sổ hoặc mở lại kỳ phải nêu lý do.")
     else:
         try:
-            period_set_state(request.user, period, state, form.cleaned_data["reason"])
+            period = period_set_state(
+                request.user, period, state, form.cleaned_data["reason"]
+            )
             messages.success(
                 request, f"{period}: {period.get_state_display().lower()}."
             )
@@ -396,14 +398,18 @@ def assessment_view(request, target_id, period_id):
     )
     form = AssessmentForm(request.POST)
     if form.is_valid():
-        assessment_save(
-            request.user,
-            target,
-            period,
-            form.cleaned_data["verdict"],
-            form.cleaned_data["reason"],
-        )
-        messages.success(request, "Đã ghi đánh giá của người phê duyệt.")
+        try:
+            assessment_save(
+                request.user,
+                target,
+                period,
+                form.cleaned_data["verdict"],
+                form.cleaned_data["reason"],
+            )
+        except WorkflowError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Đã ghi đánh giá của người phê duyệt.")
     else:
         messages.error(request, "Chưa ghi: chọn đánh giá và nêu lý do.")
     return redirect(reverse("reports:target", args=[target.pk]) + f"?ky={period.pk}")

@@ -63,6 +63,18 @@ class EntryTestCase(TestCase):
     def figure(self, target, period=None):
         return Figure.objects.filter(target=target, period=period or self.q4).first()
 
+    def submit_grain(self, value="1000"):
+        self.save(self.row(self.grain, value), action="submit", user=self.clerk)
+        return self.figure(self.grain)
+
+    def review(self, figure, action, reason="", user=None):
+        client = Client()
+        client.force_login(user or self.approver)
+        return client.post(
+            f"/duyet/{self.q4.pk}/",
+            {f"f-{figure.pk}": str(figure.version), "action": action, "reason": reason},
+        )
+
 
 class DraftAndSubmitTests(EntryTestCase):
     def test_the_entry_page_lists_only_the_clerks_targets(self):
@@ -190,18 +202,6 @@ class DraftAndSubmitTests(EntryTestCase):
 
 
 class ReviewTests(EntryTestCase):
-    def submit_grain(self, value="1000"):
-        self.save(self.row(self.grain, value), action="submit", user=self.clerk)
-        return self.figure(self.grain)
-
-    def review(self, figure, action, reason="", user=None):
-        client = Client()
-        client.force_login(user or self.approver)
-        return client.post(
-            f"/duyet/{self.q4.pk}/",
-            {f"f-{figure.pk}": str(figure.version), "action": action, "reason": reason},
-        )
-
     def test_the_approver_sees_what_was_submitted(self):
         self.submit_grain()
         self.client.force_login(self.approver)
@@ -240,9 +240,10 @@ class ReviewTests(EntryTestCase):
                 "state_reason": "",
             },
         )
-        self.assertEqual(response.status_code, 200)
-        self.assertContains(response, "đã được phê duyệt")
+        # The change form of a locked figure is read-only: a POST is refused.
+        self.assertEqual(response.status_code, 403)
         self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
+        self.assertContains(self.client.get(url), "đã được phê duyệt")
 
     def test_returning_needs_a_reason_and_lets_the_clerk_edit_again(self):
         figure = self.submit_grain()
@@ -354,8 +355,10 @@ class PeriodLockTests(EntryTestCase):
                 "state_reason": "",
             },
         )
-        self.assertContains(response, "đã khóa sổ")
+        self.assertEqual(response.status_code, 403)
         self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
+        page = self.client.get(f"/admin/targets/figure/{figure.pk}/change/")
+        self.assertContains(page, "đã khóa sổ")
 
     def test_a_closed_period_takes_no_new_figure_even_through_the_model(self):
         self.close_q4()

@@ -49,14 +49,14 @@ CASES = [
     case("15,90", "15.90"),
     case("0,8", "0.8"),
     case("85", "85"),
-    case("99.999.999.999.999,99", "99999999999999.99"),
+    case("99.999.999.999,99", "99999999999.99"),
     # plain form
     case("3865.28", "3865.28"),
     case("3865,28", "3865.28"),
     case("1234,567", "1234.567", decimal_places=3),
     case("1234.567", "1234.567", decimal_places=3),
     case("0.500", "0.500", decimal_places=3),
-    case("12345678901234", "12345678901234"),
+    case("12345678901", "12345678901"),
     # whitespace around, spaces as grouping
     case(" 3.865,28 ", "3865.28"),
     case("\u00a03.865,28\t\n", "3865.28"),
@@ -126,8 +126,10 @@ CASES = [
     case("１２", Rejected("digits", "0–9")),
     case("1²", Rejected("digits", "0–9")),
     # size and decimals: an error, never a rounding
-    case("123456789012345", Rejected("too_large", "14 chữ số")),
-    case("123.456.789.012.345,5", Rejected("too_large", "14 chữ số")),
+    case("123456789012", Rejected("too_large", "11 chữ số")),
+    case("123.456.789.012,5", Rejected("too_large", "11 chữ số")),
+    case("99999999999999,99", Rejected("too_large", "11 chữ số")),
+    case("99.999.999.999,9999", "99999999999.9999", decimal_places=4),
     case("0,125", Rejected("decimal_places", "tối đa 2 chữ số thập phân")),
     case("0,125", "0.125", decimal_places=3),
     case("3865,285", Rejected("decimal_places", "không tự làm tròn")),
@@ -436,7 +438,7 @@ def test_widget_reads_text_strictly_whatever_the_language():
 
 def test_widget_reads_whole_numbers_exactly():
     assert StrictDecimalWidget().clean(1250000) == Decimal("1250000")
-    assert StrictDecimalWidget().clean(12345678901234) == Decimal("12345678901234")
+    assert StrictDecimalWidget().clean(12345678901) == Decimal("12345678901")
 
 
 def test_widget_reads_a_float_cell_by_its_shortest_form():
@@ -491,8 +493,8 @@ def test_widget_applies_the_sign_and_size_limits():
         StrictDecimalWidget().clean(-4.7)
     assert StrictDecimalWidget(allow_negative=True).clean(-4.7) == Decimal("-4.7")
     assert not StrictDecimalWidget().clean(-0.0).is_signed()
-    with pytest.raises(ValueError, match="14 chữ số"):
-        StrictDecimalWidget().clean(1e15)
+    with pytest.raises(ValueError, match="11 chữ số"):
+        StrictDecimalWidget().clean(1e12)
 
 
 def test_widget_renders_a_number_cell_for_xlsx_and_text_otherwise():
