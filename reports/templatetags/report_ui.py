@@ -68,3 +68,11 @@ def signed(value):
         return ""
     text = format_decimal(value)
     return f"+{text}" if value > 0 else text
+
+
+@register.filter
+def unit_after(unit):
+    """The unit as it follows a number: '%' with no space before it, ' tấn'."""
+    if not unit:
+        return ""
+    return unit if unit.startswith("%") else f" {unit}"

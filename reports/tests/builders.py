@@ -89,6 +89,16 @@ Q3_SENT = {"1a": -3, "1b": -1, "2a": 4, "2b": 0, "3b": -2, "3c": -2}
 OVERRIDE_REASON = "Số liệu điều tra bổ sung của huyện cho thấy đã đạt."
 
 # What the engine says, by quarter (checked by a test so the builder stays honest).
+# At quarter I a level target with one figure and no baseline has no trend yet.
+AT_Q1 = {
+    "1a": "incomplete",
+    "1b": "on_track",
+    "2a": "at_risk",
+    "2b": "behind",
+    "3a": "no_data",
+    "3b": "incomplete",
+    "3c": "on_track",
+}
 AT_Q3 = {
     "1a": "already_met",
     "1b": "on_track",
@@ -111,8 +121,9 @@ AT_Q4 = {
 
 def build_every_status(name: str = "Thử nghiệm") -> dict:
     """A resolution of seven targets over three areas and three lead bodies (A, B,
-    C), every figure approved, in which each in-year status appears at quarter III
-    and each year-end status at quarter IV, with one approver override."""
+    C), every figure approved, in which each in-year status appears at quarters I
+    and III and each year-end status at quarter IV, with one approver override.
+    3a has no figure at all: at quarter IV it is "Chưa có số liệu", not final."""
     resolution, periods = build_commune(
         name,
         number="99/NQ-HĐND",

@@ -1,4 +1,5 @@
 import datetime
+import re
 from html import escape
 
 from django.contrib.auth.models import User
@@ -17,7 +18,15 @@ from targets.models import (
 from targets.numbers import format_decimal
 from targets.progress import Status, load_resolution_progress
 
-from .builders import AT_Q3, AT_Q4, FAST_PASSWORDS, build_every_status, load_demo, user
+from .builders import (
+    AT_Q1,
+    AT_Q3,
+    AT_Q4,
+    FAST_PASSWORDS,
+    build_every_status,
+    load_demo,
+    user,
+)
 from .helpers import not_reported, scripts, target_rows, text
 
 DASHBOARD = reverse("reports:dashboard")
@@ -272,14 +281,17 @@ class EveryStatusDashboardTests(TestCase):
         )
 
     def test_the_builder_gives_every_status(self):
-        for quarter, expected in ((3, AT_Q3), (4, AT_Q4)):
+        for quarter, expected in ((1, AT_Q1), (3, AT_Q3), (4, AT_Q4)):
             progress = load_resolution_progress(
                 self.data["resolution"], self.data["periods"][quarter]
             )
             self.assertEqual(
                 {i.target.code: i.progress.status for i in progress.items}, expected
             )
-        self.assertEqual(set(AT_Q3.values()) | set(AT_Q4.values()), set(Status.values))
+        self.assertEqual(
+            set(AT_Q1.values()) | set(AT_Q3.values()) | set(AT_Q4.values()),
+            set(Status.values),
+        )
 
     def test_each_status_appears_with_icon_words_and_count(self):
         for quarter, expected in ((3, AT_Q3), (4, AT_Q4)):
@@ -308,9 +320,16 @@ class EveryStatusDashboardTests(TestCase):
         rows = target_rows(self.get(3).text)
         at_most = text(rows[self.data["targets"]["3b"].pk][1])
         maintain = text(rows[self.data["targets"]["3c"].pk][1])
-        self.assertIn("+0,01 %", at_most)  # 16 against 15,99
-        self.assertIn("-1 %", maintain)  # lowest 99 against 100
+        self.assertIn("So với KH +0,01%", at_most)  # 16 against 15,99
+        self.assertIn("So với KH -1%", maintain)  # lowest 99 against 100
         self.assertNotIn("%KH", at_most)
+        # No space before a percent sign, in the row or in the unit after the plan
+        # (tags dropped as a browser joins them: "15,99<span>%</span>" is "15,99%").
+        for code in ("3b", "3c"):
+            html = rows[self.data["targets"][code].pk][1]
+            joined = " ".join(re.sub(r"<[^>]+>", "", html).split())
+            self.assertIsNone(re.search(r"\d\s+%", joined), joined)
+            self.assertIn("Kế hoạch15,99%" if code == "3b" else "Kế hoạch100%", joined)
 
     def test_only_the_chosen_resolution_is_shown(self):
         build_every_status("Nậm Sỏ")

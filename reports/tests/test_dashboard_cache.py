@@ -43,6 +43,7 @@ class DashboardCacheTests(TestCase):
         cls.delegate = User.objects.get(username="daibieu")
         cls.periods = {p.quarter: p for p in ReportingPeriod.objects.filter(year=2025)}
         cls.grain = Target.objects.get(code="2a")
+        cls.tea = Target.objects.get(code="2b")
 
     def setUp(self):
         caches["pages"].clear()
@@ -83,6 +84,20 @@ class DashboardCacheTests(TestCase):
                 self.page()
             counts.append(len(queries))
         self.assertEqual(counts[0], counts[1])
+
+    def test_an_assessment_before_the_years_result_changes_nothing_shown(self):
+        # Grain has no quarter IV figure: the year's result is not known, so an
+        # approver's verdict waits (targets.progress.evaluate): the page is redrawn
+        # (the assessment is in its digest) and says the same.
+        before = self.page(4)
+        Assessment.objects.create(
+            target=self.grain,
+            period=self.periods[4],
+            verdict="exceeded",
+            reason="Số liệu thống kê chính thức cao hơn ước tính.",
+        )
+        self.assertEqual(text(self.page(4)), text(before))
+        self.assertEqual(target_rows(before)[self.grain.pk][0], "on_track")
 
     def test_every_change_to_what_the_page_shows_shows_at_once(self):
         q3, q4 = self.periods[3], self.periods[4]
@@ -156,13 +171,26 @@ class DashboardCacheTests(TestCase):
                 "08:00 02/01/2030",
             ),
             (
+                "the year's last figure approved",
+                4,
+                lambda: Figure.objects.create(
+                    target=self.tea,
+                    period=q4,
+                    value=Decimal("354"),
+                    state=WorkflowState.APPROVED,
+                    submitted_at=timezone.now(),
+                    approved_at=timezone.now(),
+                ),
+                None,
+            ),
+            (
                 "an approver's assessment at year end",
                 4,
                 lambda: Assessment.objects.create(
-                    target=self.grain,
+                    target=self.tea,
                     period=q4,
-                    verdict="exceeded",
-                    reason="Số liệu thống kê chính thức cao hơn ước tính.",
+                    verdict="met",
+                    reason="Số liệu thống kê chính thức thấp hơn số báo cáo.",
                 ),
                 None,
             ),
@@ -176,7 +204,8 @@ class DashboardCacheTests(TestCase):
                 self.assert_page_is_the_engines(after, quarter)
                 if expected:
                     self.assertIn(expected, after)
-        self.assertEqual(target_rows(self.page(4))[self.grain.pk][0], "exceeded")
+        # Tea: 342, 346, 352 and 354 against 350 is Vượt; the approver says Đạt.
+        self.assertEqual(target_rows(self.page(4))[self.tea.pk][0], "met")
         # 6a sent; 2a's figure taken back, so its (renamed) lead has not reported.
         self.assertEqual(
             not_reported(self.page(3)),

@@ -1,11 +1,14 @@
+import datetime
+from decimal import Decimal
 from html import escape
 
 from django.contrib.auth.models import User
 from django.test import TestCase
 from django.urls import reverse
 
+from reports.comparison import build_report
 from targets.models import APPROVER, DELEGATE, Evidence, Figure, ReportingPeriod, Target
-from targets.progress import load_target_progress
+from targets.progress import load_resolution_progress, load_target_progress
 
 from .builders import (
     FAST_PASSWORDS,
@@ -15,6 +18,9 @@ from .builders import (
     user,
 )
 from .helpers import json_script, scripts, text
+
+D = Decimal
+TODAY = datetime.date(2025, 12, 5)
 
 
 def url(target, period=None):
@@ -138,10 +144,14 @@ class OverrideOnTargetPageTests(TestCase):
     def test_everyone_sees_the_computed_and_the_overriding_verdict(self):
         self.client.force_login(self.delegate)
         cells = text(self.client.get(url(self.behind, self.q4)).text)
-        self.assertIn("Đánh giá tính toán ✗ Không đạt", cells)
+        # Every quarter is in: the year's result is the approver's, the computed
+        # one beside it.
         self.assertIn(
-            f"Đánh giá của người phê duyệt ✓ Đạt Lý do: {OVERRIDE_REASON}", cells
+            "Kết quả cả kỳ đánh giá ✓ Đạt Đánh giá của người phê duyệt; kết quả "
+            f"tính toán: ✗ Không đạt . Lý do: {OVERRIDE_REASON}",
+            cells,
         )
+        self.assertIn("40 < 100 → Không đạt.", cells)
 
     def test_the_approver_gets_the_form_that_posts_to_the_assessment_view(self):
         self.client.force_login(self.approver)
@@ -161,17 +171,31 @@ class OverrideOnTargetPageTests(TestCase):
         )
         self.assertEqual(response.redirect_chain[-1][0], url(target, self.q4))
         cells = text(response.text)
-        self.assertIn("Đánh giá tính toán ✗ Không đạt", cells)
-        self.assertIn("Đánh giá của người phê duyệt ✓ Đạt", cells)
-        self.assertIn("Đoạn đường hỏng đã sửa xong trong quý.", cells)
-
-    def test_during_the_year_it_shows_the_verdict_the_report_will_print(self):
-        self.client.force_login(self.delegate)
-        q3 = self.data["periods"][3]
-        cells = text(self.client.get(url(self.data["targets"]["2a"], q3)).text)
-        # 20 + 20 + 20 → an estimate of 80 against 100.
         self.assertIn(
-            "Chưa hết kỳ đánh giá (đến hết quý IV/2025); theo ước thực hiện: "
-            "✗ Không đạt",
+            "Kết quả cả kỳ đánh giá ✓ Đạt Đánh giá của người phê duyệt; kết quả "
+            "tính toán: ✗ Không đạt . Lý do: Đoạn đường hỏng đã sửa xong trong quý.",
             cells,
         )
+
+    def test_during_the_year_it_shows_the_status_and_estimate_the_report_prints(
+        self,
+    ):
+        self.client.force_login(self.delegate)
+        q3 = self.data["periods"][3]
+        target = self.data["targets"]["2a"]
+        cells = text(self.client.get(url(target, q3)).text)
+        # 20 + 20 + 20 → an estimate of 80 against 100: at risk, no year's result.
+        self.assertIn("2a. Chỉ tiêu 2a thử nghiệm ⚠ Có nguy cơ tại quý III/2025", cells)
+        self.assertIn("Ước thực hiện cả kỳ đánh giá 80 tấn", cells)
+        self.assertIn(
+            "Kết quả cả kỳ đánh giá Chưa có: cần số liệu đã phê duyệt của mọi quý "
+            "đến hết quý IV/2025",
+            cells,
+        )
+        for final in ("Vượt", "✓ Đạt", "Không đạt"):
+            self.assertNotIn(final, cells)
+        report = build_report(
+            load_resolution_progress(self.data["resolution"], q3), TODAY
+        )
+        row = next(r for r in report.target_rows if r.code == "2a")
+        self.assertEqual((row.verdict_label, row.estimate), ("Có nguy cơ", D("80")))

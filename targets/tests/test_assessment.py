@@ -1,6 +1,8 @@
 """The approver's verdict overrides the computed one; both are kept."""
 
-from targets.models import Assessment, Verdict
+from decimal import Decimal
+
+from targets.models import Assessment, Figure, Verdict, WorkflowState
 from targets.progress import Status, load_target_progress
 
 from .test_entry import EntryTestCase
@@ -31,6 +33,18 @@ class AssessmentTests(EntryTestCase):
         self.assertTrue(any("Vượt" in line for line in after.working))
         record = assessment.history.get()
         self.assertEqual(record.history_user, self.approver)
+        # Quarter IV approved (75 + 100 = 175 of 235): the year's result is known,
+        # the computed Không đạt is kept and the approver's Vượt is the verdict.
+        Figure.objects.update_or_create(
+            target=self.jobs,
+            period=self.q4,
+            defaults={"value": Decimal("100"), "state": WorkflowState.APPROVED},
+        )
+        final = load_target_progress(self.jobs, self.q4).progress
+        self.assertTrue(final.is_final)
+        self.assertEqual(final.computed_verdict, Verdict.NOT_MET)
+        self.assertEqual((final.verdict, final.status), (Verdict.EXCEEDED,) * 2)
+        self.assertEqual(final.override_reason, reason)
 
     def test_an_override_without_a_reason_is_refused(self):
         self.client.force_login(self.approver)
