@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import Group, User
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -73,10 +75,15 @@ def _usable_key(field, value) -> bool:
     return not isinstance(key, int) or -(2**63) <= key < 2**63
 
 
+def _key_field(queryset, to_field_name):
+    opts = queryset.model._meta
+    return opts.get_field(to_field_name) if to_field_name else opts.pk
+
+
 class SafeModelChoiceField(forms.ModelChoiceField):
     def to_python(self, value):
         if value not in self.empty_values and not _usable_key(
-            self.queryset.model._meta.get_field(self.to_field_name or "pk"), value
+            _key_field(self.queryset, self.to_field_name), value
         ):
             raise ValidationError(
                 self.error_messages["invalid_choice"], code="invalid_choice"
@@ -86,7 +93,7 @@ class SafeModelChoiceField(forms.ModelChoiceField):
 
 class SafeModelMultipleChoiceField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
-        key = self.queryset.model._meta.get_field(self.to_field_name or "pk")
+        key = _key_field(self.queryset, self.to_field_name)
         for pk in value or []:
             if not _usable_key(key, pk):
                 raise ValidationError(
@@ -736,3 +743,17 @@ class AssessmentAdmin(SafeIdsMixin, SimpleHistoryAdmin):
         obj.assessed_by = request.user
         obj._change_reason = form.cleaned_data.get("reason") or models.VIA_ADMIN
         super().save_model(request, obj, form, change)
+
+
+# Django's own user and group admins, with the same guard on posted ids.
+admin.site.unregister([Group, User])
+
+
+@admin.register(Group)
+class GroupAdmin(SafeIdsMixin, auth_admin.GroupAdmin):
+    pass
+
+
+@admin.register(User)
+class UserAdmin(SafeIdsMixin, auth_admin.UserAdmin):
+    pass

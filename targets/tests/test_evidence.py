@@ -67,7 +67,7 @@ class EvidenceTests(EntryTestCase):
     @override_settings(EVIDENCE_MAX_BYTES=1024)
     def test_an_oversized_file_is_refused(self):
         response = self.upload("lon.pdf", PDF + b"0" * 2048)
-        self.assertContains(response, "Tệp quá lớn", status_code=400)
+        self.assertContains(response, "vượt giới hạn", status_code=400)
         self.assertFalse(Evidence.objects.exists())
 
     def test_evidence_cannot_be_added_once_the_figure_is_submitted(self):
@@ -76,3 +76,36 @@ class EvidenceTests(EntryTestCase):
             action="submit",
         )
         self.assertEqual(self.upload("b.pdf", PDF).status_code, 404)
+
+
+class EvidenceNameTests(EntryTestCase):
+    def setUp(self):
+        self.save(self.row(self.grain, "1000"), user=self.clerk)
+        self.url = f"/so-lieu/{self.figure(self.grain).pk}/minh-chung/"
+
+    def download(self, name, content):
+        self.client.post(self.url, {"file": SimpleUploadedFile(name, content)})
+        item = Evidence.objects.latest("pk")
+        response = self.client.get(f"/minh-chung/{item.pk}/")
+        return item, response["Content-Disposition"]
+
+    def test_a_pdf_named_html_downloads_as_a_pdf(self):
+        item, disposition = self.download("evil.html", PDF)
+        self.assertEqual(item.original_name, "evil.pdf")
+        self.assertIn('filename="evil.pdf"', disposition)
+        self.assertEqual(item.content_type, "application/pdf")
+
+    def test_a_png_without_an_extension_gets_one_and_a_path_is_dropped(self):
+        item, disposition = self.download("../../anh chup", PNG)
+        self.assertEqual(item.original_name, "anh chup.png")
+
+    @override_settings(EVIDENCE_MAX_BYTES=6 * 1024 * 1024)
+    def test_the_size_message_reads_in_megabytes_without_noise(self):
+        big = b"%PDF-" + b"0" * (6 * 1024 * 1024 + 546)
+        response = self.client.post(
+            self.url, {"file": SimpleUploadedFile("lon.pdf", big)}
+        )
+        self.assertContains(
+            response, "Tệp nặng 6,1 MB, vượt giới hạn 6 MB", status_code=400
+        )
+        self.assertFalse(Evidence.objects.exists())
