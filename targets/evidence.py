@@ -8,7 +8,7 @@ from django.db import transaction
 
 from .fields import clean_text
 from .models import Evidence
-from .numbers import format_megabytes
+from .numbers import too_big_text
 
 # What a clerk may attach, recognised by the file's first bytes; the key is the
 # extension the stored name gets, whatever the uploaded name said.
@@ -74,9 +74,8 @@ def attach(user, figure, uploaded) -> Evidence:
     limit = settings.EVIDENCE_MAX_BYTES
     if uploaded.size > limit:
         raise EvidenceError(
-            f"Tệp nặng {format_megabytes(uploaded.size)}, vượt giới hạn "
-            f"{format_megabytes(limit)}. Hãy nén hoặc chụp lại với độ phân giải thấp "
-            "hơn rồi tải lên lại."
+            f"{too_big_text(uploaded.size, limit)}. Hãy nén hoặc chụp lại với độ "
+            "phân giải thấp hơn rồi tải lên lại."
         )
     if uploaded.size == 0:
         raise EvidenceError("Tệp rỗng.")

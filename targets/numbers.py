@@ -46,7 +46,7 @@ The result is a Decimal built from the typed digits, never through a float.
 
 import math
 import re
-from decimal import ROUND_CEILING, Context, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -325,12 +325,20 @@ def format_decimal(
 
 
 def format_megabytes(size: int) -> str:
-    """A file size for a message: "6 MB", "1,5 MB". Rounded up to a tenth, so a file
-    just over a 6 MB limit reads "6,1 MB", never "6 MB"."""
+    """A file size for a message: "6 MB", "1,5 MB" (to a tenth, half up)."""
     tenths = Decimal(size) / Decimal(1024 * 1024)
-    return format_decimal(tenths.quantize(Decimal("0.1"), rounding=ROUND_CEILING)) + (
+    return format_decimal(tenths.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) + (
         " MB"
     )
+
+
+def too_big_text(size: int, limit: int) -> str:
+    """ "Tệp nặng 7,5 MB, vượt giới hạn 6 MB"; a file just over the limit reads
+    "nặng hơn 6 MB" rather than "nặng 6 MB, vượt giới hạn 6 MB"."""
+    shown, allowed = format_megabytes(size), format_megabytes(limit)
+    if shown == allowed:
+        shown = f"hơn {shown}"
+    return f"Tệp nặng {shown}, vượt giới hạn {allowed}"
 
 
 def format_decimal_input(value: Decimal | int | None) -> str:

@@ -68,7 +68,12 @@ import tablib
 from django.conf import settings
 from import_export.formats import base_formats
 
-from .numbers import format_decimal, format_decimal_input, format_megabytes
+from .numbers import (
+    format_decimal,
+    format_decimal_input,
+    format_megabytes,
+    too_big_text,
+)
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_ROWS = 20_000
@@ -151,8 +156,7 @@ def check_size(size: int) -> None:
     limit = max_bytes()
     if size > limit:
         raise SpreadsheetRejected(
-            f"Tệp nặng {format_megabytes(size)}, vượt giới hạn "
-            f"{format_megabytes(limit)}. "
+            f"{too_big_text(size, limit)}. "
             "Hãy chia số liệu thành nhiều tệp nhỏ hơn, hoặc xóa các trang tính, "
             "hình ảnh không cần thiết rồi nhập lại.",
             "too_big",

@@ -106,6 +106,6 @@ class EvidenceNameTests(EntryTestCase):
             self.url, {"file": SimpleUploadedFile("lon.pdf", big)}
         )
         self.assertContains(
-            response, "Tệp nặng 6,1 MB, vượt giới hạn 6 MB", status_code=400
+            response, "Tệp nặng hơn 6 MB, vượt giới hạn 6 MB", status_code=400
         )
         self.assertFalse(Evidence.objects.exists())

@@ -25,11 +25,11 @@ from django.core.management.base import CommandError
 from django.test import SimpleTestCase, override_settings
 from django.urls import reverse
 
+from targets.numbers import format_megabytes
 from targets.spreadsheets import (
     SafeCSV,
     SafeXLSX,
     SpreadsheetRejected,
-    _megabytes,
     check_size,
     formula_safe,
     looks_like_formula,
@@ -448,9 +448,9 @@ class DatabaseRoundTripTests(ImportTestCase):
 
 class SizeMessageTests(SimpleTestCase):
     def test_sizes_print_with_at_most_one_decimal(self):
-        self.assertEqual(_megabytes(6 * 1024 * 1024 + 546), "6 MB")
-        self.assertEqual(_megabytes(3 * 1024 * 1024 // 2), "1,5 MB")
-        self.assertEqual(_megabytes(100 * 1024 * 1024), "100 MB")
+        self.assertEqual(format_megabytes(6 * 1024 * 1024 + 546), "6 MB")
+        self.assertEqual(format_megabytes(3 * 1024 * 1024 // 2), "1,5 MB")
+        self.assertEqual(format_megabytes(100 * 1024 * 1024), "100 MB")
 
     def test_the_too_big_message_reads_plainly(self):
         with self.assertRaises(SpreadsheetRejected) as caught:
