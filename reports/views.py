@@ -423,6 +423,8 @@ class TaskRow:
     lead: object | None
     supporting: list
     update: TaskUpdate | None
+    implementing: tuple = ()  # Article 2.1: the committee implementing it all
+    lead_assumed: bool = False  # the lead is our assumption, not the text's
 
     @property
     def style(self) -> tuple[str, str, str]:
@@ -481,6 +483,8 @@ def _task_rows(resolution, period) -> list[TaskRow]:
                 lead=next((a.body for a in own if a.role == Role.LEAD), None),
                 supporting=[a.body for a in own if a.role == Role.SUPPORTING],
                 update=latest.get(task.pk),
+                implementing=tuple(a.body for a in own if a.role == Role.IMPLEMENTING),
+                lead_assumed=any(a.is_assumption for a in own if a.role == Role.LEAD),
             )
         )
     return rows

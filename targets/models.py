@@ -80,6 +80,11 @@ class BodyKind(models.TextChoices):
 
 
 class Role(models.TextChoices):
+    """How a body stands to a target or task. IMPLEMENTING is Article 2.1 of a
+    resolution ("Ủy ban nhân dân xã tổ chức triển khai thực hiện"): the body answers
+    for the whole resolution, above the office that leads each item."""
+
+    IMPLEMENTING = "implementing", "Tổ chức thực hiện"
     LEAD = "lead", "Chủ trì"
     SUPPORTING = "supporting", "Phối hợp"
     SUPERVISING = "supervising", "Giám sát"

@@ -892,8 +892,9 @@ class TargetProgress:
 
     @property
     def responsible_bodies(self) -> list[ResponsibleBody]:
-        """The bodies that answer for the target: lead and supporting. Supervising
-        bodies (HĐND) watch every target; counting them would blur their scorecards."""
+        """The bodies that answer for the target: lead and supporting. The
+        implementing committee (UBND xã) and the supervising bodies (HĐND) stand over
+        every target; counting them would blur the scorecards."""
         return [a.body for a in self.assignments if a.role in RESPONSIBLE_ROLES]
 
 
@@ -946,12 +947,19 @@ def _up_to(key: Quarter, prefix: str = "period__") -> Q:
     )
 
 
-ROLE_ORDER = {Role.LEAD: 0, Role.SUPPORTING: 1, Role.SUPERVISING: 2}
+# The body that implements the whole resolution (Article 2.1) above the office that
+# leads the item, then supporting bodies, then the council's supervisors.
+ROLE_ORDER = {
+    Role.IMPLEMENTING: 0,
+    Role.LEAD: 1,
+    Role.SUPPORTING: 2,
+    Role.SUPERVISING: 3,
+}
 
 
 def _in_role_order(assignments: Iterable[Assignment]) -> list[Assignment]:
-    """Lead first, then supporting, then supervising; by body name within a role
-    (sorted here, so the order does not depend on the database's collation)."""
+    """Implementing first, then lead, supporting, supervising; by body name within
+    a role (sorted here, so the order does not depend on the database's collation)."""
     return sorted(
         assignments, key=lambda a: (ROLE_ORDER.get(a.role, 9), a.body.name, a.pk)
     )

@@ -170,7 +170,52 @@ def resolution_load(path: Path) -> Resolution:
                 "note": row["note"],
             },
         )
+    _article_2_load(
+        data.get("article_2", ()), bodies, [*targets.values()], [*tasks.values()]
+    )
     return resolution
+
+
+def _article_2_load(rows, bodies: dict, targets: list, tasks: list) -> None:
+    """Article 2 of a resolution: the bodies it charges with implementing (UBND xã)
+    and supervising (the council's standing committee, its committees, delegates)
+    the whole resolution, so an assignment to every target and every task. One query
+    reads what exists; only what is missing or differs is written (a reload writes
+    nothing)."""
+    if not rows:
+        return
+    chosen = [bodies[row["body"]] for row in rows]
+    existing = {
+        (a.body_id, a.target_id, a.task_id): a
+        for a in Assignment.objects.filter(body__in=chosen).filter(
+            Q(target__in=targets) | Q(task__in=tasks)
+        )
+    }
+    new = []
+    for row, body in zip(rows, chosen, strict=True):
+        values = {
+            "role": row["role"],
+            "is_assumption": row["is_assumption"],
+            "note": row["note"],
+        }
+        subjects = [{"target": t} for t in targets] + [{"task": t} for t in tasks]
+        for subject in subjects:
+            target, task = subject.get("target"), subject.get("task")
+            key = (body.pk, target and target.pk, task and task.pk)
+            found = existing.get(key)
+            if found is None:
+                assignment = Assignment(body=body, **subject, **values)
+                # Field rules here; the database's constraints hold the rest.
+                assignment.full_clean(validate_unique=False, validate_constraints=False)
+                new.append(assignment)
+                continue
+            changed = [k for k, v in values.items() if getattr(found, k) != v]
+            if changed:
+                for k in changed:
+                    setattr(found, k, values[k])
+                found.full_clean(validate_unique=False, validate_constraints=False)
+                found.save(update_fields=changed)
+    Assignment.objects.bulk_create(new)
 
 
 @transaction.atomic

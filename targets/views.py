@@ -51,7 +51,14 @@ def home(request):
 
 
 def resolution_overview(request):
-    """The resolution with its indicators and targets, grouped by area."""
+    """The resolution as adopted: header, legal bases, Mục tiêu chung, its indicators
+    and targets by area, section 3 in the text's order (Nhiệm vụ, then Giải pháp),
+    and Articles 2–3; every target and task with the bodies Article 2 charges and
+    the leads we assume. Four queries whatever the size."""
+    import re
+
+    from .models import Assignment, Role, TaskKind
+
     resolutions = list(Resolution.objects.select_related("commune"))
     if not resolutions:
         return render(request, "targets/home.html", {"resolution": None})
@@ -62,13 +69,75 @@ def resolution_overview(request):
         resolution = get_object_or_404(Resolution, pk=chosen)
     else:
         resolution = resolutions[0]
+    bodies = Prefetch(
+        "assignments",
+        queryset=Assignment.objects.select_related("body").order_by("body__name"),
+    )
     indicators = resolution.indicators.prefetch_related(
-        Prefetch("targets", queryset=Target.objects.order_by("order", "code"))
+        Prefetch(
+            "targets",
+            queryset=Target.objects.order_by("order", "code").prefetch_related(bodies),
+        )
     )
     areas = [
         (label, [i for i in indicators if i.area == value])
         for value, label in Area.choices
     ]
+    # Section 3 as the text orders it: the one Nhiệm vụ paragraph, then Giải pháp.
+    tasks = sorted(
+        resolution.tasks.prefetch_related(bodies),
+        key=lambda t: (t.kind != TaskKind.TASK, t.number),
+    )
+    rank = {Role.IMPLEMENTING: 0, Role.LEAD: 1, Role.SUPPORTING: 2}
+
+    def in_charge(item):
+        """Who carries it out, the implementing committee first; supervisors are
+        listed once, under Article 2."""
+        found = [a for a in item.assignments.all() if a.role in rank]
+        return sorted(found, key=lambda a: (rank[a.role], a.body.name))
+
+    for item in [t for i in indicators for t in i.targets.all()] + tasks:
+        item.in_charge = in_charge(item)
+
+    # Paragraphs of the adopted text, a paragraph split by a page break joined again
+    # (the second half starts in lower case).
+    paragraphs: list[str] = []
+    for block in re.split(r"\n\s*\n", resolution.source_text):
+        block = " ".join(block.split())
+        if not block:
+            continue
+        if paragraphs and block[0].islower():
+            paragraphs[-1] += " " + block
+        else:
+            paragraphs.append(block)
+
+    def between(first: str, stop: str) -> list[str]:
+        """The paragraphs from the one starting with `first` to before `stop`."""
+        out: list[str] = []
+        for paragraph in paragraphs:
+            if out and paragraph.startswith(stop):
+                break
+            if out or paragraph.startswith(first):
+                out.append(paragraph)
+        return out
+
+    general = between("1. Mục tiêu chung", "2. Mục tiêu cụ thể")[1:]
+    supervisors = sorted(
+        {
+            a.body
+            for t in tasks
+            for a in t.assignments.all()
+            if a.role == Role.SUPERVISING
+        }
+        | {
+            a.body
+            for i in indicators
+            for t in i.targets.all()
+            for a in t.assignments.all()
+            if a.role == Role.SUPERVISING
+        },
+        key=lambda b: (not b.named_in_text, b.name),
+    )
     return render(
         request,
         "targets/home.html",
@@ -76,8 +145,20 @@ def resolution_overview(request):
             "resolution": resolution,
             "resolutions": resolutions,
             "areas": areas,
+            "indicator_count": len(indicators),
             "target_count": sum(len(i.targets.all()) for i in indicators),
-            "tasks": resolution.tasks.all(),
+            "tasks": tasks,
+            "legal_bases": [
+                line
+                for line in (
+                    resolution.legal_bases + "\n" + resolution.considered
+                ).splitlines()
+                if line.strip()
+            ],
+            "general_objective": general,
+            "article_2": between("Điều 2.", "Điều 3."),
+            "article_3": between("Điều 3.", "Nơi nhận"),
+            "supervisors": supervisors,
         },
     )
 

@@ -214,6 +214,8 @@ class ResolutionFixtureTests(TestCase):
                 "Ban Kinh tế - Ngân sách HĐND xã",
                 "Các Tổ đại biểu HĐND xã",
                 "Đại biểu HĐND xã",
+                # Giải pháp 13: "phối hợp với Mặt trận Tổ quốc và các đoàn thể".
+                "Ủy ban MTTQ Việt Nam xã và các đoàn thể",
             },
         )
         for body in ResponsibleBody.objects.filter(named_in_text=False):
@@ -239,6 +241,88 @@ class ResolutionFixtureTests(TestCase):
         t = Target.objects.get(indicator__resolution=self.resolution, code="5b")
         self.assertIn("huy động học sinh", t.name)
         self.assertIn("huy động học sinh", t.clause)
+        # "32,0 ha" keeps its decimal as written, in the clause and the indicator.
+        forest = Target.objects.get(indicator__resolution=self.resolution, code="10b")
+        self.assertEqual(forest.clause, "trồng mới 32,0 ha rừng sản xuất")
+        self.assertIn("trồng mới 32,0 ha rừng sản xuất", forest.indicator.text)
+        self.assertEqual(forest.target_value, Decimal("32.0"))
+
+
+ARTICLE_2_SUPERVISORS = {
+    "Thường trực Hội đồng nhân dân xã": False,
+    "Ban Kinh tế - Ngân sách HĐND xã": False,
+    # The text says "các Ban của HĐND" and names only Ban Kinh tế - Ngân sách.
+    "Ban Văn hóa - Xã hội HĐND xã": True,
+    "Các Tổ đại biểu HĐND xã": False,
+    "Đại biểu HĐND xã": False,
+}
+
+
+class ArticleTwoTests(TestCase):
+    """Điều 2: UBND xã implements the whole resolution; Thường trực HĐND, các Ban,
+    các Tổ đại biểu and đại biểu supervise it, targets as well as tasks."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.resolution = resolution_load(RESOLUTION_FILE)
+        cls.targets = list(Target.objects.filter(indicator__resolution=cls.resolution))
+        cls.tasks = list(Task.objects.filter(resolution=cls.resolution))
+
+    def holders(self, role, **subject):
+        return {
+            a.body.name: a
+            for a in Assignment.objects.filter(role=role, **subject).select_related(
+                "body"
+            )
+        }
+
+    def test_the_committee_implements_every_target_and_task_as_the_text_says(self):
+        for subject in [{"target": t} for t in self.targets] + [
+            {"task": t} for t in self.tasks
+        ]:
+            with self.subTest(subject=str(subject)):
+                implementing = self.holders("implementing", **subject)
+                self.assertEqual(list(implementing), ["Ủy ban nhân dân xã Khoen On"])
+                a = implementing["Ủy ban nhân dân xã Khoen On"]
+                self.assertFalse(a.is_assumption)
+                self.assertIn("Điều 2, khoản 1", a.note)
+                # The office's lead stays, marked as our assumption.
+                leads = self.holders("lead", **subject)
+                self.assertEqual(len(leads), 1)
+                self.assertTrue(all(a.is_assumption for a in leads.values()))
+
+    def test_the_council_supervises_every_target_and_task_as_the_text_says(self):
+        for subject in [{"target": t} for t in self.targets] + [
+            {"task": t} for t in self.tasks
+        ]:
+            with self.subTest(subject=str(subject)):
+                supervising = self.holders("supervising", **subject)
+                self.assertEqual(
+                    {name: a.is_assumption for name, a in supervising.items()},
+                    ARTICLE_2_SUPERVISORS,
+                )
+                for a in supervising.values():
+                    if not a.is_assumption:
+                        self.assertIn("Điều 2, khoản 2", a.note)
+
+    def test_the_front_is_named_in_the_last_solution_and_assumed_elsewhere(self):
+        front = "Ủy ban MTTQ Việt Nam xã và các đoàn thể"
+        last = Task.objects.get(resolution=self.resolution, kind="solution", number=13)
+        self.assertIn("phối hợp với Mặt trận Tổ quốc", last.text)
+        a = Assignment.objects.get(body__name=front, task=last)
+        self.assertEqual((a.role, a.is_assumption), ("supporting", False))
+        others = Assignment.objects.filter(body__name=front).exclude(task=last)
+        self.assertTrue(others.exists())
+        self.assertFalse(others.filter(is_assumption=False).exists())
+
+    def test_the_text_names_every_body_it_charges(self):
+        seed = joined_seed()
+        self.assertIn("1. Ủy ban nhân dân xã tổ chức triển khai thực hiện.", seed)
+        self.assertIn(
+            "2. Thường trực HĐND xã, các Ban của HĐND, các Tổ đại biểu của HĐND xã "
+            "và đại biểu HĐND xã giám sát việc thực hiện Nghị quyết.",
+            seed,
+        )
 
     def test_a_share_refuses_a_figure_outside_0_to_100(self):
         from django.core.exceptions import ValidationError
@@ -257,3 +341,68 @@ class ResolutionFixtureTests(TestCase):
                 self.assertIn("từ 0 đến 100 %", str(e.exception))
         Figure(target=target, period=period, value=Decimal("100")).full_clean()
         self.assertFalse(Figure.objects.filter(target=target).exists())
+
+
+class OverviewPageTests(TestCase):
+    """The overview page shows the resolution as adopted."""
+
+    @classmethod
+    def setUpTestData(cls):
+        from django.contrib.auth.models import Group, User
+
+        from targets.models import DELEGATE
+
+        cls.resolution = resolution_load(RESOLUTION_FILE)
+        cls.reader = User.objects.create_user("dai-bieu")
+        cls.reader.groups.add(Group.objects.get_or_create(name=DELEGATE)[0])
+
+    def page(self) -> str:
+        import re
+        from html import unescape
+
+        self.client.force_login(self.reader)
+        response = self.client.get("/tong-quan-nghi-quyet/")
+        self.assertEqual(response.status_code, 200)
+        return " ".join(unescape(re.sub(r"<[^>]+>", " ", response.text)).split())
+
+    def test_it_shows_the_legal_bases_the_general_objective_and_articles_2_3(self):
+        page = self.page()
+        for shown in [
+            "Căn cứ Luật Tổ chức chính quyền địa phương ngày 16/6/2025;",
+            "Căn cứ Quyết định số 1930/QĐ-UBND ngày 11/7/2025",
+            "Xét Tờ trình số 24/TTr-UBND ngày 24/7/2025",
+            "Mục tiêu chung Tập trung ổn định bộ máy hành chính",
+            # The paragraph a page break split, joined.
+            "chỉ động ứng phó với thiên tai, biến đổi khí hậu.",
+            "Điều 2. Hội đồng nhân dân xã giao",
+            "1. Ủy ban nhân dân xã tổ chức triển khai thực hiện.",
+            "giám sát việc thực hiện Nghị quyết.",
+            "Điều 3. Hiệu lực thi hành",
+            "có hiệu lực kể từ ngày 30 tháng 7 năm 2025/.",
+            "Giám sát mọi chỉ tiêu, nhiệm vụ: Ban Kinh tế - Ngân sách HĐND xã;",
+            "Ban Văn hóa - Xã hội HĐND xã giả định",
+        ]:
+            self.assertIn(shown, page)
+        self.assertNotIn("Nơi nhận", page)
+
+    def test_every_target_and_task_shows_the_committee_above_the_assumed_lead(self):
+        page = self.page()
+        implementing = "Tổ chức thực hiện: Ủy ban nhân dân xã Khoen On"
+        self.assertEqual(page.count(implementing), 32 + 14)
+        self.assertIn(
+            "Tổ chức thực hiện: Ủy ban nhân dân xã Khoen On Chủ trì: Phòng Kinh tế "
+            "giả định",
+            page,
+        )
+        last = page.index("Giải pháp 13.")
+        self.assertIn("Phối hợp: Ủy ban MTTQ Việt Nam xã và các đoàn thể", page[last:])
+        self.assertNotIn(
+            "Phối hợp: Ủy ban MTTQ Việt Nam xã và các đoàn thể giả định",
+            page[last : page.index("Tổ chức thực hiện (Điều 2)")],
+        )
+
+    def test_section_3_is_in_the_texts_order(self):
+        page = self.page()
+        self.assertLess(page.index("Nhiệm vụ 1."), page.index("Giải pháp 1."))
+        numbers = [int(n) for n in re.findall(r"Giải pháp (\d+)\.", page)]
+        self.assertEqual(numbers, list(range(1, 14)))
