@@ -78,12 +78,20 @@ def _quote(text: str) -> str:
 
 
 def parse_decimal(
-    text: str, *, decimal_places: int = 2, allow_negative: bool = False
+    text: str,
+    *,
+    decimal_places: int = 2,
+    allow_negative: bool = False,
+    min_value: Decimal | None = None,
+    max_value: Decimal | None = None,
 ) -> Decimal:
     """Read a number typed by a person; see the module docstring for the rules.
 
     Raises ValidationError (with a code such as "ambiguous" or "decimal_places") and a
-    Vietnamese message that says what is wrong and how to write the number.
+    Vietnamese message that says what is wrong and how to write the number. The advice
+    only ever suggests text that this same call accepts: `min_value` and `max_value`
+    (the target's range) choose the advice for an ambiguous number and are not
+    enforced here (Figure.clean refuses a value outside them, on every path).
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_decimal() reads text, not {type(text).__name__}")
@@ -96,7 +104,17 @@ def parse_decimal(
         body = body[1:]
     sign = "-" if negative else ""
     _check_characters(shown, body, negative)
-    int_digits, frac_digits = _split(shown, body, sign)
+    try:
+        int_digits, frac_digits = _split(shown, body, sign)
+    except _Ambiguous as ambiguous:
+        raise _ambiguous_error(
+            shown,
+            sign,
+            *ambiguous.args,
+            decimal_places=decimal_places,
+            allow_negative=allow_negative,
+            bounds=(min_value, max_value),
+        ) from None
     if len(int_digits) > 1 and int_digits.startswith("0"):
         fixed = sign + (int_digits.lstrip("0") or "0")
         if frac_digits:
@@ -231,15 +249,79 @@ def _split(shown: str, body: str, sign: str) -> tuple[str, str | None]:
         and len(int_text) <= 3
         and not int_text.startswith("0")
     ):
-        raise _error(
-            f"{_quote(shown)} không rõ nghĩa: có thể là số nguyên "
-            f"{sign}{int_text}{frac} hoặc số thập phân {sign}{int_text} phẩy {frac}. "
-            f"Hệ thống không đoán. Nếu là số nguyên, hãy gõ {sign}{int_text}{frac} "
-            f"(không có dấu); nếu là số thập phân, hãy gõ {sign}{int_text},{frac}0 "
-            "(thêm một chữ số 0 ở cuối).",
-            "ambiguous",
-        )
+        raise _Ambiguous(int_text, frac)
     return int_text, frac
+
+
+class _Ambiguous(Exception):
+    """Raised by _split with the integer and the three digits after the mark; the
+    caller knows the field's limits and writes the advice."""
+
+
+def _ambiguous_error(
+    shown: str,
+    sign: str,
+    int_text: str,
+    frac: str,
+    *,
+    decimal_places: int,
+    allow_negative: bool,
+    bounds: tuple[Decimal | None, Decimal | None],
+) -> ValidationError:
+    """ "3.865" / "3,865": name both readings, and advise only the text of a reading
+    the same field accepts, written so that it is not ambiguous itself ("3865",
+    "3,8650", "15,99"), so following the advice always ends in an accepted value."""
+    if sign and not allow_negative:  # both readings are negative
+        return _negative_error(shown)
+    whole = Decimal(sign + int_text + frac)
+    decimal = Decimal(f"{sign}{int_text}.{frac}")
+    low, high = bounds
+    if low is not None and high is not None:
+        allowed = f"từ {format_decimal(low)} đến {format_decimal(high)}"
+    elif low is not None:
+        allowed = f"không nhỏ hơn {format_decimal(low)}"
+    else:
+        allowed = f"không lớn hơn {format_decimal(high)}"
+
+    def refusal(value: Decimal) -> str | None:
+        """Why the field refuses this reading, or None when it takes it."""
+        if _significant_decimals(value) > decimal_places:
+            if decimal_places == 0:
+                return "số liệu này chỉ nhận số nguyên"
+            return f"số liệu này chỉ nhận tối đa {decimal_places} chữ số thập phân"
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"số liệu này chỉ nhận giá trị {allowed}"
+        return None
+
+    # Both readings are written ungrouped: "3.865" would be ambiguous again.
+    whole_text = format_decimal_input(whole)
+    decimal_text = format_decimal_input(decimal)
+    typed_decimal = f"{sign}{int_text},{frac}"
+    advice = [
+        f"{_quote(shown)} không rõ nghĩa: có thể là số nguyên {whole_text} hoặc số "
+        f"thập phân {sign}{int_text} phẩy {frac}. Hệ thống không đoán."
+    ]
+    whole_no, decimal_no = refusal(whole), refusal(decimal)
+    if whole_no is None:
+        advice.append(f"Nếu là số nguyên, hãy gõ {whole_text} (không có dấu).")
+    else:
+        advice.append(f"Không thể là số nguyên {whole_text}: {whole_no}.")
+    if decimal_no is None:
+        if decimal_text == typed_decimal + "0":
+            how = "thêm một chữ số 0 ở cuối"
+        else:
+            how = "bỏ các chữ số 0 ở cuối"
+        advice.append(f"Nếu là số thập phân, hãy gõ {decimal_text} ({how}).")
+    elif _significant_decimals(decimal) > decimal_places:
+        advice.append(
+            f"Nếu là số thập phân {typed_decimal}: {decimal_no}; hệ thống không tự "
+            "làm tròn, hãy nhập số đã làm tròn theo quy định."
+        )
+    else:
+        advice.append(f"Không thể là số thập phân {typed_decimal}: {decimal_no}.")
+    if whole_no is not None and decimal_no is not None:
+        advice.append("Hãy kiểm tra lại số liệu và đơn vị tính.")
+    return _error(" ".join(advice), "ambiguous")
 
 
 def _significant_decimals(value: Decimal) -> int:
@@ -267,20 +349,25 @@ def _checked(
             limit = "chỉ nhận số nguyên, không có chữ số thập phân"
         else:
             limit = f"chỉ nhận tối đa {decimal_places} chữ số thập phân"
+        # Count what the person sees: "3,8650" has 4 digits after the mark, of which
+        # 3 count (a trailing 0 changes nothing).
+        typed = max(0, -value.as_tuple().exponent)
+        if typed > places:
+            counted = (
+                f"có {typed} chữ số sau dấu phẩy, trong đó {places} chữ số thập phân "
+                "có nghĩa (chữ số 0 ở cuối không tính)"
+            )
+        else:
+            counted = f"có {places} chữ số thập phân"
         raise _error(
-            f"{_quote(shown)} có {places} chữ số thập phân; số liệu này {limit}. Hệ "
-            "thống không tự làm tròn: hãy nhập số đã làm tròn theo quy định hoặc kiểm "
-            "tra lại số liệu.",
+            f"{_quote(shown)} {counted}; số liệu này {limit}. Hệ thống không tự làm "
+            "tròn: hãy nhập số đã làm tròn theo quy định hoặc kiểm tra lại số liệu.",
             "decimal_places",
         )
     if value.is_zero():
         value = value.copy_abs()
     elif value < 0 and not allow_negative:
-        raise _error(
-            f"{_quote(shown)} là số âm. Số liệu này không nhận số âm; chỉ các chỉ tiêu "
-            "về tốc độ tăng hoặc mức giảm mới được âm.",
-            "negative",
-        )
+        raise _negative_error(shown)
     # Keep the typed zeros up to the limit, drop those past it. Exact: only zeros go.
     exponent = value.as_tuple().exponent
     wanted = -min(max(-exponent, 0), decimal_places)
@@ -288,6 +375,14 @@ def _checked(
         wide = Context(prec=MAX_INTEGER_DIGITS + decimal_places + 1)
         value = value.quantize(Decimal(1).scaleb(wanted), context=wide)
     return value
+
+
+def _negative_error(shown: str) -> ValidationError:
+    return _error(
+        f"{_quote(shown)} là số âm. Số liệu này không nhận số âm; chỉ các chỉ tiêu "
+        "về tốc độ tăng hoặc mức giảm mới được âm.",
+        "negative",
+    )
 
 
 def _fixed(value: Decimal | int) -> tuple[str, str, str]:

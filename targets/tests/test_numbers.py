@@ -1,6 +1,7 @@
 """Vietnamese numbers: one strict parser and one formatter for every path."""
 
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from types import SimpleNamespace
@@ -84,7 +85,11 @@ CASES = [
     # ambiguous: never guessed
     case("3.865", Rejected("ambiguous", "hãy gõ 3865")),
     case("1,500", Rejected("ambiguous", "hãy gõ 1500")),
-    case("12,345", Rejected("ambiguous", "12,3450")),
+    case("12,345", Rejected("ambiguous", "12,3450"), decimal_places=3),
+    case("12,345", Rejected("ambiguous", "chỉ nhận tối đa 2 chữ số thập phân")),
+    case("1,000", Rejected("ambiguous", "hãy gõ 1 (bỏ")),
+    case("15,990", Rejected("ambiguous", "hãy gõ 15,99"), max_value=Decimal(100)),
+    case("-3.865", Rejected("negative", "không nhận số âm")),
     case("15,990", Rejected("ambiguous", "15990")),
     case("-3.865", Rejected("ambiguous", "-3865"), allow_negative=True),
     case("3.865", Rejected("ambiguous", "không rõ nghĩa"), decimal_places=0),
@@ -138,6 +143,8 @@ CASES = [
     case("0,120", "0.12"),
     case("15,9900", "15.99"),
     case("15,9910", Rejected("decimal_places", "tối đa 2 chữ số thập phân")),
+    case("3,8650", Rejected("decimal_places", "có 4 chữ số sau dấu phẩy, trong đó 3")),
+    case("3,865", Rejected("ambiguous", "hãy gõ 3,8650"), decimal_places=3),
     case("1,2340", "1.234", decimal_places=3),
     case("0,00001", Rejected("decimal_places", "tối đa 4"), decimal_places=4),
 ]
@@ -539,3 +546,64 @@ def test_an_import_row_reads_good_cells():
     )
     assert instance.value == Decimal("3865.28")
     assert instance.baseline == Decimal("1250000")
+
+
+# The advice never loops: whatever the field, each text an ambiguous message tells the
+# person to type ("hãy gõ …") is accepted by the same field.
+
+ADVICE = re.compile(r"hãy gõ (\S+?)(?=[ .;,)]*(?:\s|$))")
+
+
+def _advised(message):
+    return [m.rstrip(".") for m in ADVICE.findall(message)]
+
+
+@settings(max_examples=600)
+@given(
+    st.integers(min_value=1, max_value=999),
+    st.integers(min_value=0, max_value=999),
+    st.sampled_from([".", ","]),
+    st.booleans(),
+    st.integers(min_value=0, max_value=4),
+    st.sampled_from([(None, None), (Decimal(0), Decimal(100)), (Decimal(0), None)]),
+)
+def test_every_advised_text_is_accepted_by_the_same_field(
+    int_part, frac, mark, negative, places, bounds
+):
+    text = ("-" if negative else "") + f"{int_part}{mark}{frac:03d}"
+    options = {
+        "decimal_places": places,
+        "allow_negative": True,
+        "min_value": None if negative else bounds[0],
+        "max_value": bounds[1],
+    }
+    with pytest.raises(ValidationError) as caught:
+        parse_decimal(text, **options)
+    assert caught.value.code == "ambiguous"
+    for advised in _advised(caught.value.messages[0]):
+        value = parse_decimal(advised, **options)
+        low, high = options["min_value"], options["max_value"]
+        assert low is None or value >= low, (text, advised)
+        assert high is None or value <= high, (text, advised)
+
+
+def test_the_guides_example_3_865_leads_to_an_accepted_value():
+    """The loop of issue #14: "3,865" was refused, the advice said "3,8650", which was
+    refused again for its decimals. Each suggestion now parses."""
+    with pytest.raises(ValidationError) as caught:
+        parse_decimal("3,865", decimal_places=2)
+    message = caught.value.messages[0]
+    assert "3,8650" not in message
+    assert _advised(message) == ["3865"]
+    assert parse_decimal("3865", decimal_places=2) == Decimal("3865")
+    with pytest.raises(ValidationError) as caught:
+        parse_decimal("3,865", decimal_places=3)
+    assert _advised(caught.value.messages[0]) == ["3865", "3,8650"]
+    assert parse_decimal("3,8650", decimal_places=3) == Decimal("3.865")
+
+
+def test_a_person_typing_1_250_is_still_refused_as_ambiguous():
+    for places in (0, 2, 4):
+        with pytest.raises(ValidationError) as caught:
+            parse_decimal("1.250", decimal_places=places)
+        assert caught.value.code == "ambiguous"
