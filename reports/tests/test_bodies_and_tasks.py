@@ -183,3 +183,25 @@ class DemoScorecardAndTasksTests(TestCase):
         self.assertEqual(page.count('<tr id="nv-'), 14)
         self.assertIn("Nhiệm vụ (1)", page)
         self.assertIn("Giải pháp (13)", page)
+
+    def test_every_task_shows_the_implementing_committee_above_the_assumed_lead(self):
+        page = self.client.get(TASKS).text
+        rows = re.findall(r'<tr id="nv-\d+".*?</tr>', page, re.S)
+        self.assertEqual(len(rows), 14)
+        for row in rows:
+            self.assertIn(
+                "Chủ trì Tổ chức thực hiện: Ủy ban nhân dân xã Khoen On", text(row)
+            )
+        first = text(rows[0])
+        self.assertIn("Văn phòng HĐND và UBND xã giả định", first)
+        # Section 3 in the text's order: the Nhiệm vụ, then the thirteen Giải pháp.
+        self.assertLess(page.index("Nhiệm vụ (1)"), page.index("Giải pháp (13)"))
+
+    def test_the_scorecards_count_only_lead_and_supporting_bodies(self):
+        # UBND xã implements all and the council supervises all: no card of theirs
+        # would say more than the dashboard.
+        page = self.client.get(BODIES).text
+        names = re.findall(r'<h2 class="h5 mb-1" id="dv-\d+-ten">([^<]*)', page)
+        self.assertIn("Phòng Kinh tế", [n.strip() for n in names])
+        self.assertNotIn("Ủy ban nhân dân xã Khoen On", [n.strip() for n in names])
+        self.assertNotIn("Thường trực Hội đồng nhân dân xã", [n.strip() for n in names])

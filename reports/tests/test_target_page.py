@@ -112,6 +112,26 @@ class DemoTargetPageTests(TestCase):
         self.assertIn(f'<a href="{link}">2 tệp</a>', page)
         self.assertEqual(text(page).count("Không có"), 2)  # quarters I and III
 
+    def test_it_lists_the_bodies_of_article_2_above_the_assumed_lead(self):
+        cells = text(self.client.get(url(self.grain)).text)
+        listed = cells[cells.index("Đơn vị chịu trách nhiệm") :]
+        self.assertTrue(
+            listed.startswith(
+                "Đơn vị chịu trách nhiệm Tổ chức thực hiện: Ủy ban nhân dân xã Khoen "
+                "On – Điều 2, khoản 1: Ủy ban nhân dân xã tổ chức triển khai thực hiện. "
+                "Chủ trì: Phòng Kinh tế giả định"
+            ),
+            listed[:300],
+        )
+        for supervisor in (
+            "Giám sát: Ban Kinh tế - Ngân sách HĐND xã – Điều 2, khoản 2",
+            "Giám sát: Ban Văn hóa - Xã hội HĐND xã giả định",
+            "Giám sát: Các Tổ đại biểu HĐND xã – Điều 2",
+            "Giám sát: Thường trực Hội đồng nhân dân xã – Điều 2",
+            "Giám sát: Đại biểu HĐND xã – Điều 2",
+        ):
+            self.assertIn(supervisor, listed)
+
     def test_readers_who_may_see_the_history_get_a_link_to_it(self):
         page = self.client.get(url(self.grain)).text
         self.assertIn(reverse("targets:history", args=[self.grain.pk]), page)
