@@ -338,7 +338,7 @@ class ArticleTwoTests(TestCase):
             with self.subTest(value=value), self.assertRaises(ValidationError) as e:
                 figure.full_clean()
             if value != "-1":  # a negative gets the "không nhận số âm" message
-                self.assertIn("từ 0 đến 100 %", str(e.exception))
+                self.assertIn("từ 0 đến 100", str(e.exception))
         Figure(target=target, period=period, value=Decimal("100")).full_clean()
         self.assertFalse(Figure.objects.filter(target=target).exists())
 
