@@ -633,6 +633,10 @@ def _locked(obj) -> bool:
     return obj is not None and lock_reason(obj.state, obj.period) is not None
 
 
+def _closed(obj) -> bool:
+    return obj is not None and obj.period.state == models.PeriodState.CLOSED
+
+
 @admin.register(Figure)
 class FigureAdmin(SafeIdsMixin, SpreadsheetAdmin, SimpleHistoryAdmin):
     """An approved figure, or one in a closed quarter, is read-only here and cannot
@@ -721,19 +725,17 @@ class AssessmentAdmin(SafeIdsMixin, SimpleHistoryAdmin):
     autocomplete_fields = ["target"]
 
     def has_change_permission(self, request, obj=None):
-        closed = obj is not None and obj.period.state == models.PeriodState.CLOSED
-        return super().has_change_permission(request, obj) and not closed
+        return super().has_change_permission(request, obj) and not _closed(obj)
 
     def has_delete_permission(self, request, obj=None):
-        closed = obj is not None and obj.period.state == models.PeriodState.CLOSED
-        return super().has_delete_permission(request, obj) and not closed
+        return super().has_delete_permission(request, obj) and not _closed(obj)
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(
             objs, request
         )
         for item in objs:
-            if item.period.state == models.PeriodState.CLOSED:
+            if _closed(item):
                 protected.append(f"{item} – {item.period} đã khóa sổ")
         if protected:
             perms_needed.discard(Assessment._meta.verbose_name)

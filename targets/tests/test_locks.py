@@ -138,12 +138,10 @@ class AdminChangeTests(LockedFigureTestCase):
 
 
 class HistoryRevertTests(LockedFigureTestCase):
-    def test_reverting_an_approved_figure_from_its_history_is_refused(self):
-        first = self.approved.history.order_by("history_id").first()
-        self.assertEqual(first.state, WorkflowState.DRAFT)
-        url = f"/admin/targets/figure/{self.approved.pk}/history/{first.history_id}/"
-        response = self.client.post(
-            url,
+    def revert_to(self, record):
+        """POST the admin's history form of `record`, as its "revert" button does."""
+        return self.client.post(
+            f"/admin/targets/figure/{self.approved.pk}/history/{record.history_id}/",
             {
                 "target": self.grain.pk,
                 "period": self.q4.pk,
@@ -152,40 +150,26 @@ class HistoryRevertTests(LockedFigureTestCase):
                 "note": "",
             },
         )
-        self.assertContains(response, "đã được phê duyệt")
+
+    def stored_state(self):
+        return Figure.objects.get(pk=self.approved.pk).state
+
+    def test_reverting_an_approved_figure_from_its_history_is_refused(self):
+        first = self.approved.history.order_by("history_id").first()
+        self.assertEqual(first.state, WorkflowState.DRAFT)
+        self.assertContains(self.revert_to(first), "đã được phê duyệt")
         self.assertUnchanged()
-        self.assertEqual(
-            Figure.objects.get(pk=self.approved.pk).state, WorkflowState.APPROVED
-        )
+        self.assertEqual(self.stored_state(), WorkflowState.APPROVED)
 
     def test_reverting_a_draft_to_an_approved_record_is_refused(self):
         # Approved, reopened with a reason: the history holds an approved record.
         self.client.post(
             f"/so-lieu/{self.approved.pk}/mo-lai/", {"reason": "Sai đơn vị tính."}
         )
-        reopened = Figure.objects.get(pk=self.approved.pk)
-        self.assertEqual(reopened.state, WorkflowState.RETURNED)
-        approved_record = self.approved.history.filter(
-            state=WorkflowState.APPROVED
-        ).first()
-        url = (
-            f"/admin/targets/figure/{self.approved.pk}/history/"
-            f"{approved_record.history_id}/"
-        )
-        response = self.client.post(
-            url,
-            {
-                "target": self.grain.pk,
-                "period": self.q4.pk,
-                "value": "1000",
-                "kind": "actual",
-                "note": "",
-            },
-        )
-        self.assertContains(response, "trang duyệt số liệu")
-        self.assertEqual(
-            Figure.objects.get(pk=self.approved.pk).state, WorkflowState.RETURNED
-        )
+        self.assertEqual(self.stored_state(), WorkflowState.RETURNED)
+        approved = self.approved.history.filter(state=WorkflowState.APPROVED).first()
+        self.assertContains(self.revert_to(approved), "trang duyệt số liệu")
+        self.assertEqual(self.stored_state(), WorkflowState.RETURNED)
 
 
 class DeleteTests(LockedFigureTestCase):
