@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "csp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "targets",
     "reports",
 ]
@@ -221,6 +224,43 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
         "frame-ancestors": [NONE],
     }
+}
+
+# The API (/api/v1/, reports/api.py): named tokens (reports/tokens.py) or the
+# session; JSON or CSV; anonymous requests throttled (API_ANON_RATE, per address).
+API_ANON_RATE = env(
+    "API_ANON_RATE", default="100000/minute" if TESTING else "120/minute"
+)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "reports.tokens.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "reports.api_support.CSVRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["reports.api_support.AnonymousThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "reports.api_support.api_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API công khai – Theo dõi Nghị quyết HĐND xã Khoen On",
+    "DESCRIPTION": (
+        "Không đăng nhập: số liệu đã phê duyệt và đánh giá của các quý đã công bố. "
+        "Với mã truy cập (Authorization: Bearer <mã>): những gì tài khoản được xem; "
+        "cán bộ nhập liệu lưu nháp và gửi duyệt số liệu."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Structured logs: one line per event, key=value pairs after the event name, to stderr

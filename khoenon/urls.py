@@ -24,6 +24,8 @@ urlpatterns = [
     ),
     path("", include("targets.urls")),
     path("", include("reports.urls")),
+    path("", include("reports.urls_public")),
+    path("", include("reports.urls_api")),
     path("admin/", admin.site.urls),
 ]
 

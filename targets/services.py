@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import (
+    APPROVER,
     ROLE_GROUPS,
     VIA_ADMIN,
     VIA_FORM,
@@ -283,6 +284,12 @@ def demo_load(path: Path, today: datetime.date) -> None:
                 "is_demo": True,
             },
         )
+    # Công bố: the closed quarters listed, in order; a reload keeps the first date.
+    published = {tuple(key) for key in data.get("published_periods", [])}
+    for key in sorted(published):
+        period = ReportingPeriod.objects.get(pk=periods[key].pk)
+        if period.published_at is None:
+            period_publish(None, period)
 
 
 # --- the quarterly workflow ---------------------------------------------------------
@@ -317,10 +324,13 @@ def entry_save(
     *,
     submit: bool,
     today: datetime.date,
+    via: str = VIA_FORM,
 ) -> dict:
     """Save the clerk's rows as drafts and, when `submit`, send every draft of the
     clerk's targets and tasks for the period for approval. All or nothing: any row
     error, conflict or lock refuses the whole save and the rows carry the messages.
+
+    `via` names the path in the history (the entry page, the API).
 
     Returns counts {"saved": n, "submitted": m}."""
     if not period.is_open_for_entry(today):
@@ -428,7 +438,7 @@ def entry_save(
         task_saves.append((row, update))
 
     for row, obj in to_save + task_saves:
-        _stamp(obj, user, f"{VIA_FORM} – lưu nháp")
+        _stamp(obj, user, f"{via} – lưu nháp")
         try:
             obj.full_clean()
         except ValidationError as exc:
@@ -470,7 +480,7 @@ def entry_save(
         for obj in drafts:
             obj.state = WorkflowState.SUBMITTED
             obj.submitted_by, obj.submitted_at = user, now
-            _stamp(obj, user, f"{VIA_FORM} – gửi duyệt")
+            _stamp(obj, user, f"{via} – gửi duyệt")
             obj.save()
         submitted = len(drafts)
     return {"saved": len(to_save) + len(task_saves), "submitted": submitted}
@@ -662,3 +672,113 @@ def assessment_save(user, target: Target, period: ReportingPeriod, verdict, reas
         raise WorkflowError(" ".join(exc.messages)) from None
     assessment.save()
     return assessment
+
+
+# --- publishing (công bố) and API tokens ----------------------------------------------
+
+
+@transaction.atomic
+def period_publish(user, period: ReportingPeriod) -> ReportingPeriod:
+    """The approver publishes a closed quarter: its approved figures and their
+    judgement become public (reports/public.py, the API). Quarters are published in
+    order within a year, because a quarter's report carries the earlier quarters'
+    figures (sums add them up): publishing quý III while quý II is not would show
+    quý II."""
+    from . import rules
+
+    if user is not None and APPROVER not in rules.roles(user):
+        raise WorkflowError("Chỉ lãnh đạo UBND xã (người phê duyệt) công bố số liệu.")
+    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    if period.state != PeriodState.CLOSED:
+        raise WorkflowError(
+            f"{period} chưa khóa sổ: chỉ công bố được kỳ đã khóa sổ (số liệu đã "
+            "phê duyệt và không còn thay đổi)."
+        )
+    if period.published_at is not None:
+        raise WorkflowError(f"{period} đã được công bố.")
+    earlier = (
+        ReportingPeriod.objects.filter(
+            commune=period.commune_id,
+            year=period.year,
+            quarter__lt=period.quarter,
+            published_at__isnull=True,
+        )
+        .order_by("quarter")
+        .first()
+    )
+    if earlier is not None:
+        raise WorkflowError(
+            f"Hãy công bố {earlier} trước: báo cáo {period} có cả số liệu các quý "
+            "trước trong năm."
+        )
+    period.published_at = timezone.now()
+    period.published_by = user
+    period._change_reason = "Công bố số liệu"
+    period.save(update_fields=["published_at", "published_by"])
+    audit.info(
+        "period_publish user=%s period=%s",
+        getattr(user, "username", "-"),
+        period.pk,
+    )
+    return period
+
+
+@transaction.atomic
+def period_unpublish(user, period: ReportingPeriod, reason: str) -> list:
+    """An administrator withdraws a published quarter, with a reason kept in the
+    period's history. The later published quarters of the year go with it (their
+    reports carry this quarter's figures). Returns the periods unpublished."""
+    from . import rules
+
+    if not rules.is_admin(user):
+        raise WorkflowError("Chỉ quản trị hệ thống được gỡ công bố.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError("Phải nêu lý do gỡ công bố.")
+    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    if period.published_at is None:
+        raise WorkflowError(f"{period} chưa được công bố.")
+    withdrawn = list(
+        ReportingPeriod.objects.select_for_update()
+        .filter(
+            commune=period.commune_id,
+            year=period.year,
+            quarter__gte=period.quarter,
+            published_at__isnull=False,
+        )
+        .order_by("quarter")
+    )
+    for item in withdrawn:
+        item.published_at = None
+        item.published_by = None
+        item._change_reason = f"{VIA_ADMIN} – gỡ công bố: {reason}"
+        item.save(update_fields=["published_at", "published_by"])
+        audit.info("period_unpublish user=%s period=%s", user.username, item.pk)
+    return withdrawn
+
+
+@transaction.atomic
+def token_issue(user, name: str):
+    """A new API token for `user`; returns (token, secret). The secret is never
+    stored and cannot be shown again."""
+    from .models import ApiToken
+
+    secret = ApiToken.new_secret()
+    token = ApiToken(
+        user=user,
+        name=name,
+        prefix=secret[: len(ApiToken.SECRET_PREFIX) + 4],
+        digest=ApiToken.digest_of(secret),
+    )
+    token.full_clean()
+    token.save()
+    audit.info("token_issue user=%s token=%s", user.username, token.pk)
+    return token, secret
+
+
+def token_revoke(token) -> None:
+    """Revoke one token; the user's other tokens keep working."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.info("token_revoke user=%s token=%s", token.user.username, token.pk)

@@ -1,0 +1,518 @@
+"""The versioned JSON/CSV API (/api/v1/). Reads present the one judgement (the
+progress loaders), never a second computation; anonymous clients see exactly what
+the public pages show (reports/public.py). With a token (reports/tokens.py) a client
+acts as the token's user: it reads what the user may read and, for a clerk, saves
+and submits figures through `targets.services.entry_save`, the entry page's path.
+
+Function views with @api_view: each reads top to bottom like the pages' views, and
+the schema comes from the @extend_schema beside it.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.http import conditional_page
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from targets import rules
+from targets.forms import BadPost, read_entry
+from targets.models import (
+    VIA_API,
+    Figure,
+    Indicator,
+    ReportingPeriod,
+    Resolution,
+    Target,
+    WorkflowState,
+)
+from targets.progress import load_resolution_progress
+from targets.services import RowErrors, WorkflowError, entry_save
+
+from . import serializers as s
+from .public import public_only
+
+PUBLIC_MAX_AGE = 60
+
+
+# --- plumbing: headers, pages, filters -------------------------------------------
+
+
+class Pages(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+    invalid_page_message = "Trang không tồn tại."
+
+
+def _finish(request, response):
+    """Anonymous answers may be kept by any proxy; a user's never."""
+    patch_vary_headers(response, ["Authorization", "Cookie"])
+    if request.user.is_authenticated:
+        patch_cache_control(response, private=True, no_store=True)
+    else:
+        patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
+    return response
+
+
+def _paged(request, items, serializer_class, context=None):
+    pages = Pages()
+    page = pages.paginate_queryset(items, request)
+    data = serializer_class(page, many=True, context=context or {}).data
+    return _finish(request, pages.get_paginated_response(data))
+
+
+def _paged_schema(serializer_class, name: str):
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
+
+
+def _id_param(request, name: str) -> int | None:
+    raw = request.query_params.get(name, "")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise exceptions.ValidationError({name: ["Phải là một số nguyên dương."]})
+    return int(raw)
+
+
+def _anonymous(request) -> bool:
+    return not request.user.is_authenticated
+
+
+def _reader(request) -> bool:
+    return rules.can_read_reports(request.user)
+
+
+def read_view(func):
+    """An anonymous-friendly GET: no login, an ETag (a digest of the content, 304
+    on a repeat), anonymous requests throttled."""
+    return login_not_required(conditional_page(func))
+
+
+ERROR = OpenApiResponse(s.ErrorSerializer, description="Lỗi, kèm thông điệp.")
+NOT_FOUND = OpenApiResponse(
+    s.ErrorSerializer, description="Không có hoặc chưa công bố."
+)
+BAD_FILTER = OpenApiResponse(s.ErrorSerializer, description="Tham số lọc không hợp lệ.")
+FORMAT = OpenApiParameter(
+    "format", str, enum=["json", "csv"], description="json (mặc định) hoặc csv."
+)
+PAGE = [
+    OpenApiParameter("page", int, description="Trang (từ 1)."),
+    OpenApiParameter("page_size", int, description="Số mục mỗi trang (≤ 1000)."),
+]
+RESOLUTION = OpenApiParameter("resolution", int, description="Lọc theo nghị quyết.")
+INDICATOR = OpenApiParameter("indicator", int, description="Lọc theo chỉ tiêu.")
+PERIOD = OpenApiParameter("period", int, description="Lọc theo kỳ báo cáo.")
+
+
+# --- reads ------------------------------------------------------------------------
+
+
+@read_view
+@extend_schema(
+    operation_id="api_index",
+    summary="Danh mục các địa chỉ của API",
+    responses={
+        200: inline_serializer("ApiIndex", {"version": serializers.CharField()})
+    },
+)
+@api_view(["GET"])
+def index(request):
+    return _finish(
+        request,
+        Response(
+            {
+                "version": "v1",
+                "resolutions": "/api/v1/resolutions/",
+                "indicators": "/api/v1/indicators/",
+                "targets": "/api/v1/targets/",
+                "periods": "/api/v1/periods/",
+                "figures": "/api/v1/figures/",
+                "progress": "/api/v1/progress/",
+                "schema": "/api/schema/",
+            }
+        ),
+    )
+
+
+def _resolutions():
+    return Resolution.objects.select_related("commune").defer(
+        "source_text", "legal_bases", "considered"
+    )
+
+
+@read_view
+@extend_schema(
+    operation_id="resolutions_list",
+    summary="Các nghị quyết",
+    parameters=[FORMAT, *PAGE],
+    responses={200: _paged_schema(s.ResolutionSerializer, "ResolutionPage")},
+)
+@api_view(["GET"])
+def resolutions(request):
+    return _paged(
+        request, _resolutions().order_by("-adopted_on", "pk"), s.ResolutionSerializer
+    )
+
+
+class ResolutionDetailSerializer(s.ResolutionSerializer):
+    legal_bases = serializers.CharField()
+    source_text = serializers.CharField()
+
+
+@read_view
+@extend_schema(
+    operation_id="resolutions_retrieve",
+    summary="Một nghị quyết, kèm căn cứ và toàn văn",
+    parameters=[FORMAT],
+    responses={200: ResolutionDetailSerializer, 404: NOT_FOUND},
+)
+@api_view(["GET"])
+def resolution(request, resolution_id):
+    item = Resolution.objects.select_related("commune").filter(pk=resolution_id).first()
+    if item is None:
+        raise Http404("Không có nghị quyết này.")
+    return _finish(request, Response(ResolutionDetailSerializer(item).data))
+
+
+def _resolution(request) -> Resolution | None:
+    pk = _id_param(request, "resolution")
+    if pk is None:
+        return None
+    found = _resolutions().filter(pk=pk).first()
+    if found is None:
+        raise Http404("Không có nghị quyết này.")
+    return found
+
+
+@read_view
+@extend_schema(
+    summary="Các chỉ tiêu (đánh số (1)–(11) trong nghị quyết)",
+    parameters=[RESOLUTION, FORMAT, *PAGE],
+    responses={
+        200: _paged_schema(s.IndicatorSerializer, "IndicatorPage"),
+        400: BAD_FILTER,
+        404: NOT_FOUND,
+    },
+)
+@api_view(["GET"])
+def indicators(request):
+    items = Indicator.objects.order_by("resolution", "number")
+    chosen = _resolution(request)
+    if chosen is not None:
+        items = items.filter(resolution=chosen)
+    return _paged(request, items, s.IndicatorSerializer)
+
+
+@read_view
+@extend_schema(
+    summary="Các chỉ tiêu cụ thể: cách so sánh, đơn vị, khoảng giá trị, kỳ đánh giá, "
+    "trích dẫn nghị quyết",
+    parameters=[RESOLUTION, INDICATOR, FORMAT, *PAGE],
+    responses={
+        200: _paged_schema(s.TargetSerializer, "TargetPage"),
+        400: BAD_FILTER,
+        404: NOT_FOUND,
+    },
+)
+@api_view(["GET"])
+def targets(request):
+    items = Target.objects.select_related("indicator").order_by(
+        "indicator__resolution", "indicator__number", "order", "code"
+    )
+    chosen = _resolution(request)
+    if chosen is not None:
+        items = items.filter(indicator__resolution=chosen)
+    indicator = _id_param(request, "indicator")
+    if indicator is not None:
+        items = items.filter(indicator_id=indicator)
+    return _paged(request, items, s.TargetSerializer)
+
+
+def _periods(request, resolution: Resolution | None) -> list[ReportingPeriod]:
+    """The periods the client may see: the public ones for anonymous clients and
+    users without a role, every one for readers. One query."""
+    items = ReportingPeriod.objects.order_by("commune", "year", "quarter")
+    if resolution is not None:
+        items = items.filter(commune_id=resolution.commune_id)
+    items = list(items)
+    return items if _reader(request) else public_only(items)
+
+
+@read_view
+@extend_schema(
+    summary="Các kỳ báo cáo (quý); không đăng nhập: chỉ các quý đã công bố",
+    parameters=[RESOLUTION, FORMAT, *PAGE],
+    responses={
+        200: _paged_schema(s.PeriodSerializer, "PeriodPage"),
+        400: BAD_FILTER,
+        404: NOT_FOUND,
+    },
+)
+@api_view(["GET"])
+def periods(request):
+    return _paged(request, _periods(request, _resolution(request)), s.PeriodSerializer)
+
+
+@read_view
+@extend_schema(
+    summary="Số liệu thực hiện; không đăng nhập: chỉ số đã phê duyệt của các quý đã "
+    "công bố, không kèm ghi chú",
+    parameters=[RESOLUTION, INDICATOR, PERIOD, FORMAT, *PAGE],
+    responses={
+        200: _paged_schema(s.FigureSerializer, "FigurePage"),
+        400: BAD_FILTER,
+        404: NOT_FOUND,
+    },
+)
+@api_view(["GET"])
+def figures(request):
+    chosen = _resolution(request)
+    items = Figure.objects.select_related("period").order_by(
+        "target__indicator__resolution",
+        "target__indicator__number",
+        "target__order",
+        "target__code",
+        "period__year",
+        "period__quarter",
+    )
+    public = not _reader(request)
+    if public:
+        shown = [p.pk for p in _periods(request, chosen)]
+        items = items.filter(state=WorkflowState.APPROVED, period_id__in=shown)
+    else:
+        items = items.filter(target__in=rules.visible_targets(request.user))
+    if chosen is not None:
+        items = items.filter(target__indicator__resolution=chosen)
+    for name, lookup in (
+        ("indicator", "target__indicator_id"),
+        ("period", "period_id"),
+    ):
+        pk = _id_param(request, name)
+        if pk is not None:
+            items = items.filter(**{lookup: pk})
+    return _paged(request, items, s.FigureSerializer, {"public": public})
+
+
+@read_view
+@extend_schema(
+    summary="Tiến độ mọi chỉ tiêu cụ thể tại một kỳ: trạng thái, đánh giá, ước thực "
+    "hiện cả năm và cách tính (một phán định duy nhất, như báo cáo của HĐND)",
+    parameters=[
+        OpenApiParameter(
+            "resolution", int, description="Nghị quyết (mặc định: mới nhất)."
+        ),
+        OpenApiParameter(
+            "period",
+            int,
+            description="Kỳ (mặc định: quý công bố gần nhất). Không đăng nhập: chỉ "
+            "các quý đã công bố.",
+        ),
+        INDICATOR,
+        FORMAT,
+        *PAGE,
+    ],
+    responses={
+        200: _paged_schema(s.ProgressSerializer, "ProgressPage"),
+        400: BAD_FILTER,
+        404: NOT_FOUND,
+    },
+)
+@api_view(["GET"])
+def progress(request):
+    chosen = _resolution(request) or _resolutions().first()
+    if chosen is None:
+        raise Http404("Chưa có nghị quyết nào.")
+    shown = _periods(request, chosen)
+    pk = _id_param(request, "period")
+    if pk is None:
+        public = public_only(shown) if _reader(request) else shown
+        period = (public or shown or [None])[-1]
+    else:
+        period = next((p for p in shown if p.pk == pk), None)
+    if period is None:
+        raise Http404("Kỳ này không có hoặc chưa được công bố.")
+    result = load_resolution_progress(chosen, period)
+    items = result.items
+    indicator = _id_param(request, "indicator")
+    if indicator is not None:
+        items = [i for i in items if i.target.indicator_id == indicator]
+    return _paged(request, [s.ProgressItem(i) for i in items], s.ProgressSerializer)
+
+
+# --- writes -------------------------------------------------------------------------
+
+
+def _entry_scope(user, period: ReportingPeriod):
+    """What the entry page lets this clerk edit at the period: the targets their
+    bodies lead whose window holds it, and their tasks (submitting sends the whole
+    quarter, as the page's button does)."""
+    targets = {
+        t.pk: t
+        for t in rules.editable_targets(user)
+        .filter(indicator__resolution__commune=period.commune)
+        .select_related("indicator__resolution")
+        .distinct()
+        if t.window[0] <= period.key <= t.window[1]
+    }
+    tasks = {
+        t.pk: t
+        for t in rules.editable_tasks(user)
+        .filter(resolution__commune=period.commune)
+        .distinct()
+    }
+    return targets, tasks
+
+
+def _field_of(row, message: str) -> str:
+    if getattr(row, "conflict", None) is not None or "Xung đột" in message:
+        return "version"
+    if "giải trình" in message or "Ghi chú" in message:
+        return "note"
+    return "value"
+
+
+@extend_schema(
+    summary="Cán bộ nhập liệu lưu nháp và gửi duyệt số liệu của một quý",
+    description="Cùng quy tắc với trang nhập số liệu: số kiểu Việt Nam hoặc kiểu "
+    "thường, từ chối số mập mờ, khoảng giá trị, giải trình khi chậm tiến độ, khóa "
+    "sổ, xung đột phiên bản; lịch sử ghi đường nhập là API. Tất cả hoặc không: một "
+    "dòng lỗi thì không lưu dòng nào.",
+    request=s.EntryInputSerializer,
+    responses={
+        200: s.EntryResultSerializer,
+        400: OpenApiResponse(
+            s.ErrorSerializer, description="Có dòng lỗi; không lưu gì."
+        ),
+        401: OpenApiResponse(
+            s.ErrorSerializer, description="Thiếu hoặc sai mã truy cập."
+        ),
+        403: OpenApiResponse(
+            s.ErrorSerializer, description="Không phải cán bộ nhập liệu."
+        ),
+        404: OpenApiResponse(
+            s.ErrorSerializer,
+            description="Kỳ hoặc chỉ tiêu không thuộc đơn vị của cán bộ.",
+        ),
+        409: OpenApiResponse(
+            s.ErrorSerializer,
+            description="Kỳ đã khóa sổ hoặc quá hạn, hoặc xung đột phiên bản.",
+        ),
+    },
+)
+@api_view(["POST"])
+def period_figures(request, period_id):
+    user = request.user
+    if not user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    if not rules.is_clerk(user):
+        raise exceptions.PermissionDenied()
+    communes = rules.editable_targets(user).values("indicator__resolution__commune")
+    period = ReportingPeriod.objects.filter(pk=period_id, commune__in=communes).first()
+    if period is None:
+        raise Http404("Không có kỳ báo cáo này.")
+    data = s.EntryInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    rows_in = data.validated_data["figures"]
+    targets, tasks = _entry_scope(user, period)
+    if any(row["target"] not in targets for row in rows_in):
+        raise Http404("Chỉ tiêu không thuộc đơn vị của bạn hoặc ngoài kỳ đánh giá.")
+    if len({row["target"] for row in rows_in}) != len(rows_in):
+        raise exceptions.ValidationError(
+            {"figures": ["Mỗi chỉ tiêu chỉ được gửi một lần."]}
+        )
+    post = {}
+    for row in rows_in:
+        pk = row["target"]
+        post |= {
+            f"v-{pk}": row["value"],
+            f"k-{pk}": row["kind"],
+            f"n-{pk}": row["note"],
+            f"ver-{pk}": str(row["version"]),
+        }
+    try:
+        figure_rows, _ = read_entry(post, targets, tasks)
+        counts = entry_save(
+            user,
+            period,
+            figure_rows,
+            [],
+            targets,
+            tasks,
+            submit=data.validated_data["submit"],
+            today=timezone.localdate(),
+            via=VIA_API,
+        )
+    except BadPost:
+        raise exceptions.ValidationError(
+            {"figures": ["Dữ liệu không hợp lệ."]}
+        ) from None
+    except WorkflowError as exc:
+        return _finish(
+            request,
+            Response(
+                {
+                    "detail": str(exc),
+                    "errors": [{"field": "period", "message": str(exc)}],
+                },
+                status=status.HTTP_409_CONFLICT,
+            ),
+        )
+    except RowErrors:
+        index = {row["target"]: i for i, row in enumerate(rows_in)}
+        errors = [
+            {
+                "field": f"figures[{index[row.target_id]}].{_field_of(row, message)}",
+                "target": row.target_id,
+                "message": message,
+            }
+            for row in figure_rows
+            for message in row.errors
+        ]
+        conflict = any(e["field"].endswith(".version") for e in errors)
+        return _finish(
+            request,
+            Response(
+                {"detail": "Chưa lưu: có dòng cần sửa.", "errors": errors},
+                status=status.HTTP_409_CONFLICT
+                if conflict
+                else status.HTTP_400_BAD_REQUEST,
+            ),
+        )
+    saved = Figure.objects.select_related("period").filter(
+        Q(target_id__in=[row["target"] for row in rows_in]), period=period
+    )
+    return _finish(
+        request,
+        Response(
+            {
+                "saved": counts["saved"],
+                "submitted": counts["submitted"],
+                "figures": s.FigureSerializer(saved, many=True).data,
+            }
+        ),
+    )
+
+
+period_figures = login_not_required(period_figures)

@@ -1,0 +1,534 @@
+"""The public pages (công khai), no login: the resolution, the progress at a
+published quarter, one page per target and the official comparison report (HTML,
+Excel, PDF). The same numbers and the same judgement as the delegates see for that
+quarter: every figure comes from the progress loaders (approved figures only) and the
+report from `reports.comparison.build_report`, nothing is computed here.
+
+What is public (PRODUCT.md, mission 7): a quarter once the approver has published it
+and while it stays closed (`ReportingPeriod.is_public`), and only when every earlier
+quarter of its year is public too, since its report carries their figures. Never
+public: drafts and figures not approved, figure notes (a clerk's explanation is an
+internal working note), evidence files, who entered, submitted or approved a figure,
+unpublished quarters.
+
+Light: no script, no chart library (charts are SVG drawn here), a small stylesheet
+inline. Cacheable by any proxy: `Cache-Control: public`, an ETag and Last-Modified,
+304 on a repeat. The dashboard and the report derive their ETag from the rows they
+are computed from (four queries), so a repeat visit costs no drawing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.html import format_html
+from django.utils.http import http_date, quote_etag
+from django.utils.safestring import mark_safe
+
+from targets.models import (
+    Area,
+    Assignment,
+    ReportingPeriod,
+    Resolution,
+    Role,
+    Target,
+    TaskKind,
+    WorkflowState,
+)
+from targets.numbers import format_decimal
+from targets.progress import (
+    SUMMARY_ORDER,
+    build_progress,
+    fetch_progress_rows,
+    load_target_progress,
+    quarter_label,
+    quarters_between,
+)
+
+from . import exports
+from .comparison import build_report
+from .reporting import target_line
+
+# How long a proxy or browser may keep a public page without asking again.
+PUBLIC_MAX_AGE = 300
+# Part of every ETag: bump when the public templates change.
+PAGE_VERSION = "1"
+
+
+# --- which quarters are public --------------------------------------------------------
+
+
+def public_only(periods) -> list[ReportingPeriod]:
+    """The public ones of these periods (ordered by commune, year, quarter): published
+    and closed, and every earlier quarter of the same year public too (a quarter's
+    report carries the earlier quarters' figures)."""
+    shown, broken = [], set()
+    for period in periods:
+        year = (period.commune_id, period.year)
+        if year in broken:
+            continue
+        if period.is_public:
+            shown.append(period)
+        else:
+            broken.add(year)
+    return shown
+
+
+def public_periods(commune_id: int) -> list[ReportingPeriod]:
+    """The commune's public quarters, oldest first. One query."""
+    return public_only(
+        ReportingPeriod.objects.filter(commune_id=commune_id).order_by(
+            "year", "quarter"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PublicSelection:
+    resolution: Resolution
+    resolutions: list[Resolution]
+    period: ReportingPeriod | None
+    periods: list[ReportingPeriod]
+
+
+def _resolutions() -> list[Resolution]:
+    return list(
+        Resolution.objects.select_related("commune").defer(
+            "source_text", "legal_bases", "considered"
+        )
+    )
+
+
+def _chosen(request, choices, name: str, message: str):
+    """The item of `choices` whose pk is ?name=, the last one without it; 404 for
+    anything else (an unpublished quarter answers as if it did not exist)."""
+    chosen = request.GET.get(name, "")
+    if not chosen:
+        return choices[-1] if choices else None
+    found = next((c for c in choices if str(c.pk) == chosen), None)
+    if found is None:
+        raise Http404(message)
+    return found
+
+
+def select(request) -> PublicSelection | None:
+    """?nq= resolution (the newest by default), ?ky= a public quarter (the latest
+    by default). Two queries."""
+    resolutions = _resolutions()
+    if not resolutions:
+        return None
+    resolution = _chosen(request, resolutions[::-1], "nq", "Không có nghị quyết này.")
+    periods = public_periods(resolution.commune_id)
+    period = _chosen(request, periods, "ky", "Kỳ này chưa được công bố.")
+    return PublicSelection(resolution, resolutions, period, periods)
+
+
+# --- caching --------------------------------------------------------------------------
+
+
+def _etag(*parts) -> str:
+    return quote_etag(hashlib.sha256(repr((PAGE_VERSION, parts)).encode()).hexdigest())
+
+
+def _last_modified(periods) -> int | None:
+    """When the newest of these quarters was published: a public page changes only
+    when a quarter is published or withdrawn."""
+    stamps = [p.published_at for p in periods if p.published_at]
+    return int(max(stamps).timestamp()) if stamps else None
+
+
+def cacheable(request, build, etag: str | None = None, last_modified=None):
+    """The response of `build()`, or 304 when the client holds it already. With
+    `etag` given (from the data) a 304 costs no rendering; without it the ETag is
+    the digest of the rendered content."""
+    response = None
+    if etag is not None:
+        response = get_conditional_response(
+            request, etag=etag, last_modified=last_modified
+        )
+    if response is None:
+        response = build()
+        if etag is None:
+            etag = _etag(response.content)
+            response["ETag"] = etag
+            response = (
+                get_conditional_response(
+                    request, etag=etag, last_modified=last_modified, response=response
+                )
+                or response
+            )
+    response["ETag"] = etag
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified)
+    patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
+    return response
+
+
+def _nothing(request, selection):
+    return render(
+        request,
+        "reports/public/empty.html",
+        {"selection": selection},
+        status=404 if selection is None else 200,
+    )
+
+
+# --- the progress at a published quarter ----------------------------------------------
+
+
+def _groups(progress, lines):
+    """[(area label, counts, [(indicator, [line])])] in the order of Area."""
+    areas: dict[str, dict] = {}
+    for item in progress.items:
+        indicator = item.target.indicator
+        areas.setdefault(indicator.area, {}).setdefault(indicator, []).append(
+            lines[item.target.pk]
+        )
+    return [
+        (Area(area).label, progress.by_area[area], list(areas[area].items()))
+        for area in Area.values
+        if area in areas
+    ]
+
+
+@login_not_required
+def index(request):
+    """The public dashboard: every target's status at the chosen published quarter,
+    counted by status, by area and by indicator."""
+    selection = select(request)
+    if selection is None or selection.period is None:
+        return _nothing(request, selection)
+    rows = fetch_progress_rows(selection.resolution, selection.period)
+    etag = _etag(
+        "index",
+        rows.digest,
+        [(r.pk, r.number, r.title) for r in selection.resolutions],
+        [(p.pk, p.published_at) for p in selection.periods],
+        selection.resolution.pk,
+    )
+
+    def build():
+        progress = build_progress(rows)
+        prefix = reverse("public:target", args=[1]).removesuffix("1/")
+        lines = {
+            i.target.pk: target_line(
+                i, f"{prefix}{i.target.pk}/?ky={selection.period.pk}"
+            )
+            for i in progress.items
+        }
+        return render(
+            request,
+            "reports/public/index.html",
+            {
+                "selection": selection,
+                "resolution": selection.resolution,
+                "period": selection.period,
+                "progress": progress,
+                "statuses": [
+                    (s, progress.overall[s])
+                    for s in SUMMARY_ORDER
+                    if progress.overall[s]
+                ],
+                "groups": _groups(progress, lines),
+            },
+        )
+
+    return cacheable(request, build, etag, _last_modified(selection.periods))
+
+
+# --- one target -----------------------------------------------------------------------
+
+
+CHART_W, CHART_H = 640, 240
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 56, 16, 16, 36
+
+
+def svg_chart(target, points, forecast: Decimal | None) -> str:
+    """A bar per quarter of the window (the value judged: the running total for
+    sums), the plan as a dashed line, the year-end estimate as a hollow bar. Drawn
+    here, no script; every bar carries its number in words for screen readers."""
+    values = [v for _, v in points if v is not None]
+    top = max([target.target_value, *values, *([forecast] if forecast else [])])
+    low = min([Decimal(0), *values])
+    span = (top - low) * Decimal("1.1") or Decimal(1)
+    plot_h = CHART_H - PLOT_TOP - PLOT_BOTTOM
+    plot_w = CHART_W - PLOT_LEFT - PLOT_RIGHT
+    n = len(points) + (1 if forecast is not None else 0)
+    slot = Decimal(plot_w) / max(n, 1)
+
+    def y(value: Decimal) -> str:
+        return f"{PLOT_TOP + plot_h - (value - low) / span * plot_h:.1f}"
+
+    bars = []
+    for index, (label, value) in enumerate(points):
+        x = PLOT_LEFT + slot * index
+        if value is not None:
+            top_y, base_y = Decimal(y(max(value, 0))), Decimal(y(min(value, 0)))
+            bars.append(
+                format_html(
+                    '<rect class="bar" x="{}" y="{}" width="{}" height="{}">'
+                    "<title>{}: {}</title></rect>"
+                    '<text class="v" x="{}" y="{}">{}</text>',
+                    f"{x + slot * Decimal('0.2'):.1f}",
+                    str(top_y),
+                    f"{slot * Decimal('0.6'):.1f}",
+                    str(max(base_y - top_y, Decimal("0.5"))),
+                    label,
+                    format_decimal(value),
+                    f"{x + slot / 2:.1f}",
+                    str(top_y - 4),
+                    format_decimal(value),
+                )
+            )
+        bars.append(
+            format_html(
+                '<text class="q" x="{}" y="{}">{}</text>',
+                f"{x + slot / 2:.1f}",
+                CHART_H - PLOT_BOTTOM + 16,
+                label,
+            )
+        )
+    if forecast is not None:
+        x = PLOT_LEFT + slot * len(points)
+        bars.append(
+            format_html(
+                '<rect class="est" x="{}" y="{}" width="{}" height="{}">'
+                "<title>Ước cả năm: {}</title></rect>"
+                '<text class="v" x="{}" y="{}">{}</text>'
+                '<text class="q" x="{}" y="{}">Ước cả năm</text>',
+                f"{x + slot * Decimal('0.2'):.1f}",
+                y(forecast),
+                f"{slot * Decimal('0.6'):.1f}",
+                str(max(Decimal(y(low)) - Decimal(y(forecast)), Decimal("0.5"))),
+                format_decimal(forecast),
+                f"{x + slot / 2:.1f}",
+                str(Decimal(y(forecast)) - 4),
+                format_decimal(forecast),
+                f"{x + slot / 2:.1f}",
+                CHART_H - PLOT_BOTTOM + 16,
+            )
+        )
+    plan_y = y(target.target_value)
+    return format_html(
+        '<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}">'
+        '<line class="axis" x1="{l}" y1="{base}" x2="{r}" y2="{base}"/>'
+        "{bars}"
+        '<line class="plan" x1="{l}" y1="{py}" x2="{r}" y2="{py}"/>'
+        '<text class="p" x="{tx}" y="{pty}">KH {plan}</text></svg>',
+        w=CHART_W,
+        h=CHART_H,
+        label=f"Biểu đồ {target.code}: kế hoạch {format_decimal(target.target_value)}",
+        l=PLOT_LEFT,
+        r=CHART_W - PLOT_RIGHT,
+        base=y(low),
+        bars=mark_safe("".join(bars)),
+        py=plan_y,
+        tx=4,
+        pty=f"{Decimal(plan_y) + 4:.1f}",
+        plan=format_decimal(target.target_value),
+    )
+
+
+@login_not_required
+def target(request, target_id):
+    """One target at a published quarter: its clause, its quarterly approved
+    figures, the chart, the status, the estimate and the working behind them."""
+    target = get_object_or_404(
+        Target.objects.select_related("indicator__resolution__commune"), pk=target_id
+    )
+    resolution = target.indicator.resolution
+    periods = public_periods(resolution.commune_id)
+    period = _chosen(request, periods, "ky", "Kỳ này chưa được công bố.")
+    if period is None:
+        return _nothing(request, PublicSelection(resolution, [resolution], None, []))
+
+    def build():
+        history = load_target_progress(target, period)
+        progress = history.progress
+        used = dict(progress.used)
+        rows, points = [], []
+        by_quarter = {row.quarter: row for row in history.rows}
+        for quarter in quarters_between(*target.window):
+            label = quarter_label(quarter)
+            row = by_quarter.get(quarter)
+            figure = row.figure if row else None
+            approved = figure is not None and figure.state == WorkflowState.APPROVED
+            judged = row.progress.value if row and quarter in used else None
+            points.append((label[0].upper() + label[1:], judged))
+            if row is not None:
+                rows.append(
+                    {
+                        "label": label,
+                        "value": figure.value if approved else None,
+                        "estimate": approved and quarter in progress.estimated,
+                        "judged": judged,
+                        "progress": row.progress,
+                    }
+                )
+        forecast = None if progress.is_final else progress.estimate
+        return render(
+            request,
+            "reports/public/target.html",
+            {
+                "target": target,
+                "resolution": resolution,
+                "period": period,
+                "periods": periods,
+                "progress": progress,
+                "rows": rows,
+                "lead": next(
+                    (a.body for a in history.assignments if a.role == Role.LEAD), None
+                ),
+                "chart": svg_chart(target, points, forecast),
+                "window": (
+                    quarter_label(target.window[0]),
+                    quarter_label(target.window[1]),
+                ),
+            },
+        )
+
+    return cacheable(request, build, last_modified=_last_modified(periods))
+
+
+# --- the resolution -------------------------------------------------------------------
+
+
+@login_not_required
+def resolution(request):
+    """The resolution as adopted: its text, indicators, targets and tasks, with the
+    bodies that lead each. A public document whatever is published."""
+    resolutions = _resolutions()
+    if not resolutions:
+        return _nothing(request, None)
+    chosen = _chosen(request, resolutions[::-1], "nq", "Không có nghị quyết này.")
+
+    def build():
+        item = Resolution.objects.select_related("commune").get(pk=chosen.pk)
+        leads = Prefetch(
+            "assignments",
+            queryset=Assignment.objects.filter(role=Role.LEAD).select_related("body"),
+            to_attr="leads",
+        )
+        indicators = item.indicators.prefetch_related(
+            Prefetch(
+                "targets",
+                queryset=Target.objects.order_by("order", "code").prefetch_related(
+                    leads
+                ),
+            )
+        )
+        tasks = sorted(
+            item.tasks.prefetch_related(leads),
+            key=lambda t: (t.kind != TaskKind.TASK, t.number),
+        )
+        paragraphs = [
+            " ".join(block.split())
+            for block in re.split(r"\n\s*\n", item.source_text)
+            if block.strip()
+        ]
+        return render(
+            request,
+            "reports/public/resolution.html",
+            {
+                "resolution": item,
+                "resolutions": resolutions,
+                "areas": [
+                    (label, [i for i in indicators if i.area == value])
+                    for value, label in Area.choices
+                ],
+                "tasks": tasks,
+                "paragraphs": paragraphs,
+            },
+        )
+
+    return cacheable(request, build)
+
+
+# --- the official comparison report ---------------------------------------------------
+
+
+def _report(request, kind: str, render_report):
+    """The delegates' report for a published quarter: the same loader, the same
+    builder, the same templates and files."""
+    selection = select(request)
+    if selection is None or selection.period is None:
+        return _nothing(request, selection)
+    rows = fetch_progress_rows(selection.resolution, selection.period)
+    today = timezone.localdate()
+    etag = _etag(
+        "report",
+        kind,
+        rows.digest,
+        today,
+        [(r.pk, r.number, r.title) for r in selection.resolutions],
+        [(p.pk, p.published_at) for p in selection.periods],
+    )
+
+    def build():
+        comparison = build_report(build_progress(rows), today)
+        return render_report(selection, comparison)
+
+    return cacheable(request, build, etag, _last_modified(selection.periods))
+
+
+def _attachment(body: bytes, content_type: str, name: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_not_required
+def report(request):
+    return _report(
+        request,
+        "html",
+        lambda selection, comparison: render(
+            request,
+            "reports/public/report.html",
+            {
+                "selection": selection,
+                "resolution": selection.resolution,
+                "period": selection.period,
+                "report": comparison,
+            },
+        ),
+    )
+
+
+@login_not_required
+def report_xlsx(request):
+    return _report(
+        request,
+        "xlsx",
+        lambda selection, comparison: _attachment(
+            exports.report_xlsx(comparison),
+            exports.XLSX_TYPE,
+            f"{comparison.filename_stem}.xlsx",
+        ),
+    )
+
+
+@login_not_required
+def report_pdf(request):
+    def pdf(selection, comparison):
+        html = render_to_string(
+            "reports/report_pdf.html", {"report": comparison}, request=request
+        )
+        return _attachment(
+            exports.html_to_pdf(html),
+            "application/pdf",
+            f"{comparison.filename_stem}.pdf",
+        )
+
+    return _report(request, "pdf", pdf)
