@@ -165,6 +165,9 @@ TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
 FORMAT_MODULE_PATH = ["khoenon.formats"]
+# Our own Vietnamese for what Django's admin and django-axes still say in English
+# (or say wrongly, "History" as "Bản ghi nhớ"). The compiled .mo is committed.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -290,6 +293,32 @@ IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=1_000_000)
 # What reading one workbook may cost (a child process, see targets/spreadsheets.py).
 IMPORT_MAX_SECONDS = env.float("IMPORT_MAX_SECONDS", default=30)
 IMPORT_MAX_MEMORY_BYTES = env.int("IMPORT_MAX_MEMORY_BYTES", default=512 * 1024 * 1024)
+
+# Email (the daily reminders of `manage.py send_reminders`). With no EMAIL_HOST the
+# messages go to the log (console backend), as in the demo; set EMAIL_HOST (and the
+# account) for a real mail server, or EMAIL_BACKEND for another backend.
+EMAIL_HOST = env("EMAIL_HOST", default="")
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+# STARTTLS on 587 by default; EMAIL_USE_SSL=true (port 465) instead of it.
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env(
+    "DEFAULT_FROM_EMAIL", default="Theo dõi Nghị quyết <khoenon@localhost>"
+)
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The portal's address as users reach it, for the links in emails.
+PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000")
+# Clerks are reminded daily from this many days before a quarter's deadline.
+REMINDER_DAYS_BEFORE = env.int("REMINDER_DAYS_BEFORE", default=14)
 
 # Evidence files attached to figures.
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)

@@ -299,6 +299,22 @@ class WorkflowError(Exception):
     """A write refused as a whole, with a Vietnamese message for the user."""
 
 
+class MissingFigures(WorkflowError):
+    """Closing refused until the approver confirms the figures still missing."""
+
+    def __init__(self, period: ReportingPeriod, missing: list):
+        self.missing = missing
+        named = "; ".join(
+            f"{item.code} – {item.lead_name} ({item.state_label})" for item in missing
+        )
+        super().__init__(
+            f"Chưa khóa sổ {period}: còn {len(missing)} chỉ tiêu chưa có số liệu "
+            f"được phê duyệt: {named}. Nếu vẫn khóa sổ, đánh dấu ô “Vẫn khóa sổ dù "
+            "còn thiếu số liệu” rồi bấm khóa sổ lần nữa; các chỉ tiêu này sẽ ghi là "
+            "chưa có số liệu của quý."
+        )
+
+
 NEEDS_EXPLANATION = {Status.AT_RISK, Status.BEHIND, Status.NOT_MET}
 
 
@@ -643,12 +659,26 @@ def figure_reopen(user, figure: Figure, reason: str) -> None:
 
 @transaction.atomic
 def period_set_state(
-    user, period: ReportingPeriod, state: str, reason: str
+    user,
+    period: ReportingPeriod,
+    state: str,
+    reason: str,
+    *,
+    confirm_missing: bool = False,
 ) -> ReportingPeriod:
-    """Close a period (locks every figure in it) or reopen it; audited with reason."""
+    """Close a period (locks every figure in it) or reopen it; audited with reason.
+    Closing while targets due in the quarter have no approved figure needs
+    `confirm_missing`: without it nothing changes and the error names them.
+    Returns the period as it now stands."""
+    from .reminders import missing_figures
+
     period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
     if period.state == state:
         raise WorkflowError(f"{period} đã ở trạng thái “{period.get_state_display()}”.")
+    if state == PeriodState.CLOSED and not confirm_missing:
+        missing = missing_figures(period)
+        if missing:
+            raise MissingFigures(period, missing)
     period.state = state
     period._change_reason = reason
     period.full_clean()

@@ -11,9 +11,11 @@ from . import evidence as evidence_files
 from . import rules
 from .forms import AssessmentForm, BadPost, EvidenceForm, ReasonForm, read_entry
 from .models import (
+    QUARTER_NAMES,
     Area,
     Evidence,
     Figure,
+    FigureKind,
     PeriodState,
     ReportingPeriod,
     Resolution,
@@ -24,6 +26,7 @@ from .models import (
 )
 from .numbers import format_decimal_input
 from .progress import TargetSpec, evaluate
+from .reminders import approver_notice, missing_figures
 from .services import (
     RowErrors,
     WorkflowError,
@@ -348,62 +351,177 @@ def review(request):
             "task_updates", filter=Q(task_updates__state=submitted), distinct=True
         ),
     ).order_by("-year", "-quarter")
-    return render(request, "targets/review_index.html", {"periods": periods})
+    return render(
+        request,
+        "targets/review_index.html",
+        {"periods": periods, "reminders": approver_notice(timezone.localdate())},
+    )
 
 
 def review_period(request, period_id):
+    """The approver's page for one quarter: every submitted figure as a card with
+    what it takes to judge it (plan, year-to-date or latest, the status it would take
+    once approved, the earlier quarters, plausibility flags), nothing ticked;
+    approve or return one card, or the ticked ones. Also closing the quarter, with
+    the figures still missing, and what is overdue or waiting."""
     if not rules.is_approver(request.user):
         raise Http404
     period = get_object_or_404(ReportingPeriod, pk=period_id)
+    ticked_all = False
     if request.method == "POST":
-        figures = _chosen(request.POST, "f-")
-        updates = _chosen(request.POST, "u-")
-        if figures is None or updates is None:
-            raise Http404
-        action = request.POST.get("action")
-        try:
-            if not figures and not updates:
-                raise WorkflowError("Chưa chọn mục nào.")
-            if action == "approve":
-                n = review_approve(request.user, period, figures, updates)
-                messages.success(request, f"Đã phê duyệt {n} mục; các mục này đã khóa.")
-            elif action == "return":
-                form = ReasonForm(request.POST)
-                if not form.is_valid():
-                    raise WorkflowError(
-                        "Trả lại phải nêu lý do để cán bộ biết cần sửa gì."
-                    )
-                n = review_return(
-                    request.user, period, figures, updates, form.cleaned_data["reason"]
-                )
-                messages.success(request, f"Đã trả lại {n} mục kèm lý do.")
-            else:
-                raise Http404
-        except WorkflowError as exc:
-            messages.error(request, str(exc))
-        return redirect("targets:review_period", period.pk)
+        if request.POST.get("action") == "select_all":
+            # "Chọn tất cả" without JavaScript: the same page, every card ticked.
+            ticked_all = True
+        else:
+            _review_post(request, period)
+            return redirect("targets:review_period", period.pk)
 
-    figures = (
-        Figure.objects.filter(period=period, state=WorkflowState.SUBMITTED)
-        .select_related("target__indicator", "submitted_by")
-        .annotate(evidence_count=Count("evidence"))
-        .order_by("target__indicator__number", "target__order")
-    )
-    updates = (
+    figure_rows = _review_rows(period)
+    updates = list(
         TaskUpdate.objects.filter(period=period, state=WorkflowState.SUBMITTED)
         .select_related("task", "submitted_by")
         .order_by("task__kind", "task__number")
     )
+    if ticked_all:  # keep the reasons typed before "Chọn tất cả"
+        for row in figure_rows:
+            row["reason"] = request.POST.get(f"reason-f-{row['figure'].pk}", "")
+        for update in updates:
+            update.reason_typed = request.POST.get(f"reason-u-{update.pk}", "")
+    today = timezone.localdate()
     return render(
         request,
         "targets/review.html",
         {
             "period": period,
-            "figures": figures,
+            "rows": figure_rows,
             "updates": updates,
-            "reason_form": ReasonForm(),
+            "ticked_all": ticked_all,
+            "posted": request.POST if ticked_all else {},
+            "missing": missing_figures(period)
+            if period.state == PeriodState.OPEN
+            else [],
+            "reminders": approver_notice(today),
         },
     )
+
+
+def _review_post(request, period) -> None:
+    """Approve or return one card (its own button) or the ticked cards."""
+    one = request.POST.get("one")
+    if one is not None:
+        parsed = _one(one)
+        if parsed is None:
+            raise Http404
+        action, prefix, pk, version = parsed
+        figures = {pk: version} if prefix == "f" else {}
+        updates = {pk: version} if prefix == "u" else {}
+        reason = request.POST.get(f"reason-{prefix}-{pk}", "")
+    else:
+        figures = _chosen(request.POST, "f-")
+        updates = _chosen(request.POST, "u-")
+        if figures is None or updates is None:
+            raise Http404
+        action = request.POST.get("action")
+        reason = request.POST.get("reason", "")
+    if action not in ("approve", "return"):
+        raise Http404
+    try:
+        if not figures and not updates:
+            raise WorkflowError(
+                "Chưa chọn mục nào: đánh dấu ô “Chọn” của từng mục (hoặc bấm “Chọn "
+                "tất cả”), hoặc dùng nút của riêng mục đó."
+            )
+        if action == "approve":
+            n = review_approve(request.user, period, figures, updates)
+            messages.success(request, f"Đã phê duyệt {n} mục; các mục này đã khóa.")
+        else:
+            form = ReasonForm({"reason": reason})
+            if not form.is_valid():
+                raise WorkflowError(
+                    "Chưa trả lại: phải nêu lý do để cán bộ biết cần sửa gì. Ghi lý "
+                    "do vào ô “Lý do trả lại” rồi bấm trả lại lần nữa."
+                )
+            n = review_return(
+                request.user, period, figures, updates, form.cleaned_data["reason"]
+            )
+            messages.success(
+                request,
+                f"Đã trả lại {n} mục kèm lý do; cán bộ nhập liệu sẽ thấy lý do "
+                "trên trang nhập số liệu.",
+            )
+    except WorkflowError as exc:
+        messages.error(request, str(exc))
+
+
+def _one(value: str) -> tuple[str, str, int, int] | None:
+    """A card's own button: "approve:f:12:3" → ("approve", "f", 12, 3)."""
+    parts = value.split(":")
+    if len(parts) != 4:
+        return None
+    action, prefix, pk, version = parts
+    if action not in ("approve", "return") or prefix not in ("f", "u"):
+        return None
+    if not (pk.isdigit() and version.isdigit()) or len(pk) > 12 or len(version) > 9:
+        return None
+    return action, prefix, int(pk), int(version)
+
+
+def _review_rows(period) -> list[dict]:
+    """Each submitted figure of the period with the judgement it would take once
+    approved: the approved figures of the window's earlier quarters plus this one,
+    through the one judgement (progress.evaluate). Two queries for any number."""
+    figures = list(
+        Figure.objects.filter(period=period, state=WorkflowState.SUBMITTED)
+        .select_related("target__indicator", "submitted_by")
+        .annotate(evidence_count=Count("evidence"))
+        .order_by("target__indicator__number", "target__order", "target__code")
+    )
+    earlier: dict[int, dict] = {}
+    estimated: dict[int, set] = {}
+    approved = (
+        Figure.objects.filter(
+            target_id__in={f.target_id for f in figures},
+            period__commune=period.commune,
+            state=WorkflowState.APPROVED,
+        )
+        .filter(
+            Q(period__year__lt=period.year)
+            | Q(period__year=period.year, period__quarter__lt=period.quarter)
+        )
+        .values_list("target_id", "period__year", "period__quarter", "value", "kind")
+    )
+    for target_id, year, quarter, value, kind in approved:
+        earlier.setdefault(target_id, {})[(year, quarter)] = value
+        if kind == FigureKind.ESTIMATE:
+            estimated.setdefault(target_id, set()).add((year, quarter))
+    rows = []
+    for f in figures:
+        spec = TargetSpec.from_model(f.target)
+        before = earlier.get(f.target_id, {})
+        values = {**before, period.key: f.value}
+        estimates = set(estimated.get(f.target_id, ()))
+        if f.kind == FigureKind.ESTIMATE:
+            estimates.add(period.key)
+        rows.append(
+            {
+                "figure": f,
+                "target": f.target,
+                "progress": evaluate(spec, values, period.key, estimates=estimates),
+                "previous": [
+                    (QUARTER_NAMES[q[1]], q[0], before.get(q), q in estimates)
+                    for q in spec.window
+                    if q < period.key
+                ],
+                "flags": review_flags(f.target, values, period),
+            }
+        )
+    return rows
+
+
+def review_flags(target, values: dict, period) -> list[str]:
+    """HOOK: the plausibility flags of issue #14 (item 6) beside a submitted figure,
+    from targets/plausibility.flags_for once that module is in."""
+    return []
 
 
 def _chosen(post, prefix) -> dict | None:
@@ -455,17 +573,30 @@ def period_state_view(request, period_id):
         raise Http404
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Khóa sổ hoặc mở lại kỳ phải nêu lý do.")
+        messages.error(
+            request,
+            "Khóa sổ hoặc mở lại kỳ phải nêu lý do: ghi lý do vào ô “Lý do” rồi bấm "
+            "lần nữa.",
+        )
     else:
         try:
             period = period_set_state(
-                request.user, period, state, form.cleaned_data["reason"]
-            )
-            messages.success(
-                request, f"{period}: {period.get_state_display().lower()}."
+                request.user,
+                period,
+                state,
+                form.cleaned_data["reason"],
+                confirm_missing=request.POST.get("confirm_missing") == "1",
             )
         except WorkflowError as exc:
             messages.error(request, str(exc))
+        else:
+            # Said from the period as it now stands (period_set_state returns it).
+            done = "Đã khóa sổ" if period.state == PeriodState.CLOSED else "Đã mở lại"
+            messages.success(
+                request,
+                f"{done} {period}. Trạng thái kỳ bây giờ: "
+                f"{period.get_state_display().lower()}.",
+            )
     return redirect("targets:review_period", period.pk)
 
 
