@@ -1,5 +1,6 @@
 """Evidence files attached to figures: checked by content, not by name."""
 
+import logging
 import zipfile
 from pathlib import PurePath
 
@@ -7,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from .fields import clean_text
-from .models import Evidence
+from .models import Evidence, WorkflowState
 from .numbers import too_big_text
 
 # What a clerk may attach, recognised by the file's first bytes; the key is the
@@ -22,6 +23,8 @@ KINDS = {
     ),
 }
 ACCEPT = ".pdf,.png,.jpg,.jpeg,.xlsx"
+
+audit = logging.getLogger("khoenon.audit")
 
 
 class EvidenceError(Exception):
@@ -69,8 +72,9 @@ def download_name(uploaded_name: str | None, kind: str) -> str:
     return f"{(stem or 'minh-chung')[:190]}.{kind}"
 
 
-@transaction.atomic
-def attach(user, figure, uploaded) -> Evidence:
+def check(uploaded) -> str:
+    """The kind of an acceptable upload, or EvidenceError saying why not: size first
+    (cheap), then content. Nothing is stored."""
     limit = settings.EVIDENCE_MAX_BYTES
     if uploaded.size > limit:
         raise EvidenceError(
@@ -79,7 +83,37 @@ def attach(user, figure, uploaded) -> Evidence:
         )
     if uploaded.size == 0:
         raise EvidenceError("Tệp rỗng.")
-    kind = detect(uploaded)
+    return detect(uploaded)
+
+
+def removable(figure, period_open: bool) -> bool:
+    """Evidence can be removed, like the figure edited, until it is sent: while the
+    figure is a draft or returned and the period is open for entry."""
+    return period_open and figure.state in (
+        WorkflowState.DRAFT,
+        WorkflowState.RETURNED,
+    )
+
+
+def remove(user, item: Evidence) -> None:
+    """Delete an evidence file (the caller has checked `removable`). The row goes in
+    the caller's transaction; the stored file once that transaction commits, so a
+    refused save keeps it."""
+    stored = item.file.name
+    storage = item.file.storage
+    item.delete()
+    audit.info(
+        "evidence_remove user=%s figure=%s name=%s",
+        user.username,
+        item.figure_id,
+        item.original_name,
+    )
+    transaction.on_commit(lambda: storage.delete(stored))
+
+
+@transaction.atomic
+def attach(user, figure, uploaded) -> Evidence:
+    kind = check(uploaded)
     item = Evidence(
         figure=figure,
         original_name=download_name(uploaded.name, kind),

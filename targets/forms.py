@@ -2,8 +2,11 @@
 
 The entry page is one HTML form with a row per target and per task (no JavaScript
 needed): fields `v-<target id>` (value), `k-` (kind), `n-` (note), `ver-` (the version
-the clerk started from, 0 for a new figure); for tasks `ts-<task id>` (status),
-`tn-` (narrative), `tver-`.
+the clerk started from, 0 for a new figure), `c-` (the clerk confirms a flagged
+value), the file input `e-` (evidence attached in the same save, multipart) and
+`rm-<evidence id>` (remove an evidence file); for tasks `ts-<task id>` (status),
+`tn-` (narrative), `tver-`. `plan` carries the fingerprint of what the submit
+confirmation listed.
 """
 
 import re
@@ -17,7 +20,8 @@ from .models import FigureKind, TaskStatus, Verdict
 from .numbers import parse_decimal
 
 MAX_NOTE = 2000
-FIELD = re.compile(r"^(v|k|n|ver|ts|tn|tver)-(\d+)$")
+FIELD = re.compile(r"^(v|k|n|ver|c|rm|ts|tn|tver)-(\d+)$")
+FILE_FIELD = re.compile(r"^e-(\d+)$")
 
 
 class BadPost(Exception):
@@ -33,6 +37,20 @@ class FigureRow:
     note: str
     version: int
     errors: list[str] = field(default_factory=list)
+    # Errors that belong to another control than the number: the explanation box,
+    # the confirmation of a flagged value, the evidence file.
+    note_errors: list[str] = field(default_factory=list)
+    confirm_errors: list[str] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)
+
+    @property
+    def all_errors(self) -> list[str]:
+        return [
+            *self.errors,
+            *self.note_errors,
+            *self.confirm_errors,
+            *self.file_errors,
+        ]
 
 
 @dataclass
@@ -42,6 +60,10 @@ class TaskRow:
     narrative: str
     version: int
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def all_errors(self) -> list[str]:
+        return self.errors
 
 
 def _version(raw: str | None) -> int:
@@ -55,12 +77,18 @@ def read_entry(post, targets: dict, tasks: dict) -> tuple[list, list]:
     to their objects; any other id, or a field we never render, raises BadPost."""
     target_ids, task_ids = set(), set()
     for name in post:
-        if name in ("csrfmiddlewaretoken", "action"):
+        if name in ("csrfmiddlewaretoken", "action", "plan"):
             continue
         match = FIELD.match(name)
         if not match:
             raise BadPost(name)
         prefix, pk = match.group(1), int(match.group(2))
+        if prefix == "rm":
+            continue  # evidence ids: read_removals, checked by the service
+        if prefix == "c":
+            if pk not in targets:
+                raise BadPost(name)
+            continue
         if prefix in ("v", "k", "n", "ver"):
             if pk not in targets:
                 raise BadPost(name)
@@ -85,6 +113,8 @@ def read_entry(post, targets: dict, tasks: dict) -> tuple[list, list]:
                     raw,
                     decimal_places=target.decimal_places,
                     allow_negative=target.allows_negative,
+                    min_value=target.min_value,
+                    max_value=target.max_value,
                 )
             except ValidationError as exc:
                 row.errors.extend(exc.messages)
@@ -103,6 +133,40 @@ def read_entry(post, targets: dict, tasks: dict) -> tuple[list, list]:
             row.errors.append(f"Nội dung dài quá {MAX_NOTE} ký tự; vui lòng rút gọn.")
         task_rows.append(row)
     return figure_rows, task_rows
+
+
+def read_confirmations(data, targets: dict) -> set[int]:
+    """The target ids whose flagged value the clerk confirmed (`c-<id>` ticked), from
+    a POST or from the confirmation link's query string (`c=<id>`)."""
+    chosen = set()
+    for name in data:
+        match = FIELD.match(name)
+        if match and match.group(1) == "c" and int(match.group(2)) in targets:
+            chosen.add(int(match.group(2)))
+    for raw in data.getlist("c") if hasattr(data, "getlist") else ():
+        if raw.isdigit() and len(raw) <= 12 and int(raw) in targets:
+            chosen.add(int(raw))
+    return chosen
+
+
+def read_removals(post) -> set[int]:
+    """Evidence ids ticked for removal (`rm-<id>`)."""
+    return {
+        int(m.group(2))
+        for m in map(FIELD.match, post)
+        if m and m.group(1) == "rm" and len(m.group(2)) <= 12
+    }
+
+
+def read_files(files, targets: dict) -> dict:
+    """{target id: uploaded file} from the entry form's `e-<target id>` inputs."""
+    chosen = {}
+    for name in files:
+        match = FILE_FIELD.match(name)
+        if not match or int(match.group(1)) not in targets:
+            raise BadPost(name)
+        chosen[int(match.group(1))] = files[name]
+    return chosen
 
 
 class ReasonForm(forms.Form):

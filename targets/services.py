@@ -3,6 +3,7 @@
 import datetime
 import json
 import logging
+from collections.abc import Collection
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import evidence as evidence_files
 from .models import (
     APPROVER,
     ROLE_GROUPS,
@@ -20,6 +22,7 @@ from .models import (
     Assessment,
     Assignment,
     Commune,
+    Evidence,
     Figure,
     Indicator,
     PeriodState,
@@ -35,6 +38,7 @@ from .models import (
 )
 from .numbers import format_decimal
 from .progress import Status, TargetSpec, evaluate
+from .submission import CONFIRM_TEXT, submit_plan
 
 audit = logging.getLogger("khoenon.audit")
 
@@ -341,14 +345,26 @@ def entry_save(
     submit: bool,
     today: datetime.date,
     via: str = VIA_FORM,
+    confirmed: Collection[int] = (),
+    plan_token: str | None = None,
+    files: dict | None = None,
+    removals: Collection[int] = (),
 ) -> dict:
     """Save the clerk's rows as drafts and, when `submit`, send every draft of the
     clerk's targets and tasks for the period for approval. All or nothing: any row
     error, conflict or lock refuses the whole save and the rows carry the messages.
 
+    A draft takes any value its field and its target's range take. Sending needs
+    what `submission.submit_plan` asks: an explanation for each figure that leaves
+    its target behind (the error lands on the explanation box) and a confirmation
+    (`confirmed`, target ids) for each flagged value; `plan_token`, when given, is
+    the fingerprint of what the confirmation page listed, and must still hold.
+    `files` ({target id: upload}) attaches evidence to the row's figure in the same
+    save; `removals` are evidence ids to delete (only while the figure may change).
+
     `via` names the path in the history (the entry page, the API).
 
-    Returns counts {"saved": n, "submitted": m}."""
+    Returns counts {"saved": n, "submitted": m, "attached": a, "removed": r}."""
     if not period.is_open_for_entry(today):
         raise WorkflowError(
             f"{period} không còn mở để nhập số liệu (đã khóa sổ hoặc quá hạn "
@@ -362,7 +378,6 @@ def entry_save(
         .filter(period=period, target_id__in=targets)
         .select_related("updated_by")
     }
-    history = _values_before(period, targets)
     updates = {
         u.task_id: u
         for u in TaskUpdate.objects.select_for_update(of=("self",))
@@ -405,15 +420,6 @@ def entry_save(
                 or "Số liệu đã gửi duyệt; chờ phê duyệt hoặc trả lại rồi mới sửa được."
             )
             continue
-        values = dict(history.get(row.target_id, {}))
-        values[period.key] = row.value
-        status = entry_status(target, values, period)
-        if status in NEEDS_EXPLANATION and not row.note:
-            row.errors.append(
-                f"Với số liệu này, chỉ tiêu ở mức “{status.label}”: phải ghi rõ "
-                "nguyên nhân và giải pháp vào ô giải trình."
-            )
-            continue
         if figure is None:
             figure = Figure(target=target, period=period, version=0)
         figure.value, figure.kind, figure.note = row.value, row.kind, row.note
@@ -453,6 +459,10 @@ def entry_save(
         update.is_demo = False
         task_saves.append((row, update))
 
+    attach, remove = _evidence_changes(
+        figure_rows, figures, files or {}, removals, to_save
+    )
+
     for row, obj in to_save + task_saves:
         _stamp(obj, user, f"{via} – lưu nháp")
         try:
@@ -460,7 +470,7 @@ def entry_save(
         except ValidationError as exc:
             if not (obj.pk is None and _created_meanwhile(row, obj)):
                 row.errors.extend(exc.messages)
-    if any(r.errors for r in figure_rows + task_rows):
+    if any(r.all_errors for r in figure_rows + task_rows):
         raise RowErrors()
 
     for row, obj in to_save + task_saves:
@@ -470,36 +480,120 @@ def entry_save(
         except IntegrityError:
             # Someone created this quarter's row between our read and our insert.
             _created_meanwhile(row, obj)
-    if any(r.errors for r in figure_rows + task_rows):
+    if any(r.all_errors for r in figure_rows + task_rows):
         raise RowErrors()
+
+    drafts = []
+    if submit:
+        plan = submit_plan(period, targets, tasks, confirmed, lock=True)
+        if plan.explain or plan.confirm:
+            rows = {r.target_id: r for r in figure_rows}
+            for pk, text in plan.explain.items():
+                if pk in rows:
+                    rows[pk].note_errors.append(text)
+            for pk in plan.confirm:
+                if pk in rows:
+                    rows[pk].confirm_errors.append(CONFIRM_TEXT)
+            raise RowErrors(plan)
+        if plan_token is not None and plan_token != plan.token:
+            raise WorkflowError(
+                "Số liệu của quý vừa thay đổi sau khi bạn xem danh sách gửi duyệt "
+                "(có người khác vừa lưu). Hãy xem lại rồi gửi lần nữa."
+            )
+        drafts = plan.send
+        if not drafts:
+            raise WorkflowError("Không có số liệu nào mới để gửi duyệt.")
+
+    for target_id, uploaded in attach.items():
+        evidence_files.attach(user, _figure_of(target_id, figures, to_save), uploaded)
+    for item in remove:
+        evidence_files.remove(user, item)
 
     submitted = 0
     if submit:
         now = timezone.now()
-        drafts = [
-            f
-            for f in Figure.objects.select_for_update().filter(
-                period=period,
-                target_id__in=targets,
-                state__in=[WorkflowState.DRAFT, WorkflowState.RETURNED],
-            )
-        ] + [
-            u
-            for u in TaskUpdate.objects.select_for_update().filter(
-                period=period,
-                task_id__in=tasks,
-                state__in=[WorkflowState.DRAFT, WorkflowState.RETURNED],
-            )
-        ]
-        if not drafts and not to_save and not task_saves:
-            raise WorkflowError("Không có số liệu nào mới để gửi duyệt.")
         for obj in drafts:
             obj.state = WorkflowState.SUBMITTED
             obj.submitted_by, obj.submitted_at = user, now
-            _stamp(obj, user, f"{via} – gửi duyệt")
+            reason = f"{via} – gửi duyệt"
+            if isinstance(obj, Figure) and obj.target_id in confirmed:
+                reason += " (đã xác nhận số khác thường)"
+            _stamp(obj, user, reason)
             obj.save()
         submitted = len(drafts)
-    return {"saved": len(to_save) + len(task_saves), "submitted": submitted}
+    return {
+        "saved": len(to_save) + len(task_saves),
+        "submitted": submitted,
+        "attached": len(attach),
+        "removed": len(remove),
+    }
+
+
+def _figure_of(target_id: int, figures: dict, to_save: list) -> Figure:
+    for row, figure in to_save:
+        if row.target_id == target_id:
+            return figure
+    return figures[target_id]
+
+
+def _evidence_changes(
+    figure_rows, figures: dict, files: dict, removals, saving: list
+) -> tuple[dict, list]:
+    """Check the evidence the entry form attaches (`files`, {target id: upload}) and
+    removes (`removals`, evidence ids) before anything is written; errors go on the
+    rows (the file input) or refuse the save. Returns what to attach and remove."""
+    rows = {r.target_id: r for r in figure_rows}
+    saved_targets = {row.target_id for row, _ in saving}
+    attach = {}
+    for target_id, uploaded in files.items():
+        row = rows.get(target_id)
+        if row is None:
+            raise WorkflowError(
+                "Tệp minh chứng gửi kèm một chỉ tiêu không có trên trang."
+            )
+        figure = figures.get(target_id)
+        if figure is None and target_id not in saved_targets:
+            row.file_errors.append(
+                "Nhập số liệu của quý trước khi đính kèm minh chứng (tệp chưa được "
+                "lưu)."
+            )
+            continue
+        if figure is not None and figure.state not in (
+            WorkflowState.DRAFT,
+            WorkflowState.RETURNED,
+        ):
+            row.file_errors.append(
+                "Số liệu đã gửi duyệt hoặc đã phê duyệt: không đính kèm thêm được."
+            )
+            continue
+        try:
+            evidence_files.check(uploaded)
+        except evidence_files.EvidenceError as exc:
+            row.file_errors.append(f"Tệp “{uploaded.name}” không được nhận: {exc}")
+            continue
+        attach[target_id] = uploaded
+    remove = []
+    if removals:
+        items = list(Evidence.objects.filter(pk__in=removals).select_related("figure"))
+        allowed = {f.pk for f in figures.values()}
+        if len(items) != len(set(removals)) or any(
+            i.figure_id not in allowed for i in items
+        ):
+            raise WorkflowError("Có minh chứng không còn tồn tại; tải lại trang.")
+        for item in items:
+            figure = figures[item.figure.target_id]
+            if not evidence_files.removable(figure, True):
+                row = rows.get(figure.target_id)
+                text = (
+                    f"Minh chứng “{item.original_name}” thuộc số liệu đã gửi duyệt "
+                    "hoặc đã phê duyệt: không xóa được."
+                )
+                if row is None:
+                    raise WorkflowError(text)
+                row.file_errors.append(text)
+                continue
+            remove.append(item)
+    return attach, remove
 
 
 def _created_meanwhile(row, obj) -> bool:
@@ -520,7 +614,13 @@ def _created_meanwhile(row, obj) -> bool:
 
 
 class RowErrors(Exception):
-    """Some rows carry errors: nothing was written."""
+    """Some rows carry errors: nothing was written. `plan` is the submit plan when
+    sending was refused for missing explanations or confirmations (it names rows
+    the POST may not have carried)."""
+
+    @property
+    def plan(self):
+        return self.args[0] if self.args else None
 
 
 def _conflict(row, stored) -> bool:

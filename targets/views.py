@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,7 +10,16 @@ from django.views.decorators.http import require_POST
 
 from . import evidence as evidence_files
 from . import rules
-from .forms import AssessmentForm, BadPost, EvidenceForm, ReasonForm, read_entry
+from .forms import (
+    AssessmentForm,
+    BadPost,
+    EvidenceForm,
+    ReasonForm,
+    read_confirmations,
+    read_entry,
+    read_files,
+    read_removals,
+)
 from .models import (
     QUARTER_NAMES,
     Area,
@@ -25,6 +35,7 @@ from .models import (
     WorkflowState,
 )
 from .numbers import format_decimal_input
+from .plausibility import flags_for
 from .progress import TargetSpec, evaluate
 from .reminders import approver_notice, missing_figures
 from .services import (
@@ -37,6 +48,7 @@ from .services import (
     review_approve,
     review_return,
 )
+from .submission import CONFIRM_TEXT, explanation_needed, submit_plan
 
 
 def home(request):
@@ -214,12 +226,16 @@ def entry_period(request, period_id):
     today = timezone.localdate()
     is_open = period.is_open_for_entry(today)
     figure_rows = task_rows = None
+    plan, confirmed = None, set()
     if request.method == "POST":
         try:
             figure_rows, task_rows = read_entry(request.POST, targets, tasks)
+            files = read_files(request.FILES, targets)
         except BadPost:
             raise Http404 from None
-        submit = request.POST.get("action") == "submit"
+        action = request.POST.get("action")
+        confirmed = read_confirmations(request.POST, targets)
+        submit = action == "submit"
         try:
             counts = entry_save(
                 request.user,
@@ -230,29 +246,71 @@ def entry_period(request, period_id):
                 tasks,
                 submit=submit,
                 today=today,
+                confirmed=confirmed,
+                plan_token=request.POST.get("plan") or None,
+                files=files,
+                removals=read_removals(request.POST),
             )
         except WorkflowError as exc:
             messages.error(request, str(exc))
-        except RowErrors:
+        except RowErrors as exc:
+            plan = exc.plan
             messages.error(
                 request,
-                "Chưa lưu: có ô cần sửa (đánh dấu đỏ bên dưới). Số bạn đã nhập vẫn "
-                "còn trên trang.",
+                "Chưa lưu, chưa gửi: có ô cần sửa (danh sách ở đầu trang). Số bạn đã "
+                "nhập vẫn còn trên trang.",
             )
         else:
+            url = reverse("targets:entry_period", args=[period.pk])
             if submit:
                 messages.success(
                     request,
-                    f"Đã lưu và gửi duyệt {counts['submitted']} mục của {period}.",
+                    f"Đã gửi duyệt {counts['submitted']} mục của {period}.",
                 )
-            else:
-                messages.success(
-                    request, f"Đã lưu nháp {counts['saved']} mục thay đổi."
-                )
-            return redirect("targets:entry_period", period.pk)
+                return redirect(url)
+            done = f"Đã lưu nháp {counts['saved']} mục thay đổi"
+            if counts["attached"]:
+                done += f", đính kèm {counts['attached']} minh chứng"
+            if counts["removed"]:
+                done += f", xóa {counts['removed']} minh chứng"
+            messages.success(request, done + ".")
+            if action == "review":
+                # Saved; now the confirmation of what "Gửi duyệt" will send (a GET,
+                # so a reload never saves twice).
+                query = "&".join(["gui=1", *(f"c={pk}" for pk in sorted(confirmed))])
+                return redirect(f"{url}?{query}#gui-duyet")
+            return redirect(url)
+    elif request.GET.get("gui") == "1" and is_open:
+        confirmed = read_confirmations(request.GET, targets)
+        plan = submit_plan(period, targets, tasks, confirmed)
+        if plan.ready:
+            return render(
+                request,
+                "targets/entry_confirm.html",
+                {"period": period, "plan": plan, "confirmed": sorted(confirmed)},
+            )
+        if not plan.send:
+            messages.error(request, "Không có số liệu nào mới để gửi duyệt.")
+        else:
+            messages.error(
+                request,
+                "Chưa gửi duyệt: có mục cần bổ sung trước khi gửi (danh sách ở đầu "
+                "trang). Số liệu đã được lưu nháp.",
+            )
 
-    rows = _entry_rows(period, targets, figure_rows)
+    rows = _entry_rows(period, targets, figure_rows, plan, is_open, confirmed)
     task_list = _task_rows(period, tasks, task_rows)
+    # After a refusal: every row that needs the clerk, returned ones first, with a
+    # link to each; the page moves focus there.
+    problems = [
+        {"anchor": f"row-{r['target'].pk}", "label": r["label"], "errors": r["errors"]}
+        for r in rows
+        if r["errors"]
+    ] + [
+        {"anchor": f"task-{r['task'].pk}", "label": r["label"], "errors": r["errors"]}
+        for r in task_list
+        if r["errors"]
+    ]
     return render(
         request,
         "targets/entry.html",
@@ -264,13 +322,21 @@ def entry_period(request, period_id):
             "task_rows": task_list,
             "task_statuses": TaskStatus.choices,
             "evidence_accept": evidence_files.ACCEPT,
+            "problems": problems,
+            "returned_count": sum(
+                1 for r in [*rows, *task_list] if r["state"] == WorkflowState.RETURNED
+            ),
         },
+        status=200,
     )
 
 
-def _entry_rows(period, targets, posted_rows):
-    """One row per target: its figure for the period, the earlier quarters, the
-    status as stored, and what the clerk typed if the POST was refused."""
+def _entry_rows(period, targets, posted_rows, plan=None, is_open=True, confirmed=()):
+    """One row per target, returned ones first: its figure for the period with its
+    evidence, the earlier quarters, the status from the one judgement (with the
+    clerk's own figures, estimates marked), the plausibility flags and whether an
+    explanation will be needed at submit, and what the clerk typed if the POST was
+    refused. Three queries whatever the number of targets."""
     figures = (
         Figure.objects.filter(target_id__in=targets, period__commune=period.commune)
         .select_related("period")
@@ -279,39 +345,85 @@ def _entry_rows(period, targets, posted_rows):
     by_target = {}
     for f in figures:
         by_target.setdefault(f.target_id, {})[f.period.key] = f
+    files = {}
+    for item in Evidence.objects.filter(
+        figure__period=period, figure__target_id__in=targets
+    ).order_by("uploaded_at", "pk"):
+        files.setdefault(item.figure_id, []).append(item)
     posted = {r.target_id: r for r in posted_rows or []}
+    explain = plan.explain if plan else {}
+    confirm = plan.confirm if plan else {}
     rows = []
     for pk, target in targets.items():
         spec = TargetSpec.from_model(target)
         own = by_target.get(pk, {})
         values = {q: f.value for q, f in own.items() if q <= period.key}
-        earlier = [(q, own.get(q)) for q in spec.window if q < period.key]
-        current = own.get(period.key)
+        estimates = {
+            q for q, f in own.items() if q <= period.key and f.kind == "estimate"
+        }
         typed = posted.get(pk)
+        if typed is not None and typed.value is not None:
+            values[period.key] = typed.value  # what the clerk is about to save
+            (estimates.add if typed.kind == "estimate" else estimates.discard)(
+                period.key
+            )
+        current = own.get(period.key)
+        earlier = [(q, own.get(q)) for q in spec.window if q < period.key]
+        editable = current is None or current.state in (
+            WorkflowState.DRAFT,
+            WorkflowState.RETURNED,
+        )
+        note = typed.note if typed else getattr(current, "note", "")
+        needs = explanation_needed(target, values, period.key, estimates)
+        errors = typed.all_errors if typed else []
+        note_errors = list(typed.note_errors) if typed else []
+        confirm_errors = list(typed.confirm_errors) if typed else []
+        if not typed and pk in explain:
+            note_errors.append(explain[pk])
+        if not typed and pk in confirm:
+            confirm_errors.append(CONFIRM_TEXT)
+        errors = [*errors, *([] if typed else note_errors + confirm_errors)]
+        flags = flags_for(target, values, period.key) if editable else []
         rows.append(
             {
                 "target": target,
+                "label": f"{target.code}. {target.name}",
                 "figure": current,
+                "state": getattr(current, "state", ""),
                 "earlier": earlier,
-                "progress": evaluate(spec, values, period.key),
+                "progress": evaluate(spec, values, period.key, estimates=estimates),
                 "posted": typed,
-                "editable": current is None
-                or current.state in (WorkflowState.DRAFT, WorkflowState.RETURNED),
-                # What the inputs show: the refused POST if any, else the stored row.
+                "errors": errors,
+                "value_errors": typed.errors if typed else [],
+                "note_errors": note_errors,
+                "confirm_errors": confirm_errors,
+                "file_errors": typed.file_errors if typed else [],
+                "flags": flags,
+                "confirmed": pk in confirmed,
+                "needs_explanation": needs,
+                "explanation_missing": needs is not None and not note,
+                "editable": editable,
+                "files": files.get(current.pk, []) if current else [],
+                "files_removable": current is not None
+                and evidence_files.removable(current, is_open),
+                # What the inputs show: the refused POST if any, else the stored
+                # row in the form the parser reads back ("3865,28", never "3.865").
                 "value_text": typed.raw_value
                 if typed
                 else format_decimal_input(current.value)
                 if current
                 else "",
                 "kind": typed.kind if typed else getattr(current, "kind", "actual"),
-                "note": typed.note if typed else getattr(current, "note", ""),
+                "note": note,
                 "version": typed.version if typed else getattr(current, "version", 0),
             }
         )
+    rows.sort(key=lambda r: r["state"] != WorkflowState.RETURNED)
     return rows
 
 
 def _task_rows(period, tasks, posted_rows):
+    """One row per task, returned ones first."""
     updates = {
         u.task_id: u for u in TaskUpdate.objects.filter(period=period, task__in=tasks)
     }
@@ -322,8 +434,11 @@ def _task_rows(period, tasks, posted_rows):
         rows.append(
             {
                 "task": task,
+                "label": f"{task.get_kind_display()} {task.number}",
                 "update": update,
+                "state": getattr(update, "state", ""),
                 "posted": typed,
+                "errors": typed.errors if typed else [],
                 "editable": update is None
                 or update.state in (WorkflowState.DRAFT, WorkflowState.RETURNED),
                 "status": typed.status if typed else getattr(update, "status", ""),
@@ -333,6 +448,7 @@ def _task_rows(period, tasks, posted_rows):
                 "version": typed.version if typed else getattr(update, "version", 0),
             }
         )
+    rows.sort(key=lambda r: r["state"] != WorkflowState.RETURNED)
     return rows
 
 
@@ -662,6 +778,9 @@ def history(request, target_id):
             "reason_form": ReasonForm(),
         },
     )
+    """A figure's evidence: the list, an upload form and a remove button for each
+    file while the figure may still change (draft or returned, period open). The
+    entry card does the same in the entry form's own save."""
 
 
 # --- evidence ---------------------------------------------------------------------
@@ -674,10 +793,19 @@ def evidence(request, figure_id):
         ),
         pk=figure_id,
     )
-    can_upload = (
-        rules.editable_targets(request.user).filter(pk=figure.target_id).exists()
-        and figure.state in (WorkflowState.DRAFT, WorkflowState.RETURNED)
-        and figure.period.is_open_for_entry(timezone.localdate())
+    can_upload = rules.editable_targets(request.user).filter(
+        pk=figure.target_id
+    ).exists() and evidence_files.removable(
+        removing = request.POST.get("remove", "")
+        if removing:
+            if not removing.isdigit() or len(removing) > 12:
+                raise Http404
+            item = get_object_or_404(figure.evidence, pk=int(removing))
+            with transaction.atomic():
+                evidence_files.remove(request.user, item)
+            messages.success(request, f"Đã xóa minh chứng “{item.original_name}”.")
+            return redirect("targets:evidence", figure.pk)
+        figure, figure.period.is_open_for_entry(timezone.localdate())
     )
     form = EvidenceForm()
     if request.method == "POST":

@@ -114,9 +114,7 @@ class DraftAndSubmitTests(EntryTestCase):
         self.save(self.row(self.grain, "1000"), user=self.clerk)
         response = self.client.get(self.entry_url())
         # Q1–Q3 demo: 900 + 1.050,5 + 1.000, plus this quarter's 1.000.
-        self.assertContains(
-            response, "Lũy kế đến Quý IV/2025: <strong>3.950,5</strong>"
-        )
+        self.assertContains(response, "Lũy kế: <strong>3.950,5</strong>")
 
     def test_an_ambiguous_number_is_refused_with_a_message_and_nothing_changes(self):
         response = self.save(self.row(self.grain, "3.865"), user=self.clerk)
@@ -130,17 +128,44 @@ class DraftAndSubmitTests(EntryTestCase):
         self.assertContains(response, "chữ số thập phân")
         self.assertIsNone(self.figure(self.grain))
 
-    def test_a_behind_figure_needs_an_explanation(self):
+    def test_a_behind_figure_saves_as_a_draft_and_needs_an_explanation_to_submit(self):
         # Forest cover 40,5 in Q3; 39 at year end misses 40,64: Không đạt.
         response = self.save(self.row(self.forest, "39"), user=self.clerk)
-        self.assertContains(response, "phải ghi rõ")
-        self.assertContains(response, "nguyên nhân và giải pháp")
-        self.assertIsNone(self.figure(self.forest))
+        self.assertRedirects(response, self.entry_url())
+        figure = self.figure(self.forest)
+        self.assertEqual((figure.value, figure.state), (Decimal("39"), "draft"))
+        page = self.client.get(self.entry_url())
+        self.assertContains(page, "khi gửi duyệt phải ghi nguyên nhân và giải pháp")
+        # Submit refuses, and the mark is on the explanation box, not the number.
         response = self.save(
-            self.row(self.forest, "39", note="Cháy rừng tháng 10."), user=self.clerk
+            self.row(self.forest, "39", version=figure.version), action="submit"
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "phải ghi rõ nguyên nhân và giải pháp")
+        html = response.content.decode()
+        self.assertIn(
+            f'name="n-{self.forest.pk}" id="n-{self.forest.pk}" aria-describedby', html
+        )
+        self.assertNotIn(f'id="v-{self.forest.pk}-err"', html)
+        self.assertIn('id="can-sua"', html)
+        self.assertIn(f'href="#row-{self.forest.pk}"', html)
+        self.assertEqual(self.figure(self.forest).state, WorkflowState.DRAFT)
+        response = self.save(
+            {
+                **self.row(
+                    self.forest,
+                    "39",
+                    note="Cháy rừng tháng 10.",
+                    version=figure.version,
+                ),
+                # 39 is below quý III's 40,5: a flag the clerk confirms.
+                f"c-{self.forest.pk}": "1",
+            },
+            action="submit",
         )
         self.assertEqual(response.status_code, 302)
-        self.assertEqual(self.figure(self.forest).value, Decimal("39"))
+        figure = self.figure(self.forest)
+        self.assertEqual((figure.value, figure.state), (Decimal("39"), "submitted"))
 
     def test_one_bad_row_saves_nothing_and_keeps_what_was_typed(self):
         data = {**self.row(self.grain, "1000"), **self.row(self.forest, "abc")}
