@@ -759,3 +759,63 @@ class GroupAdmin(SafeIdsMixin, auth_admin.GroupAdmin):
 @admin.register(User)
 class UserAdmin(SafeIdsMixin, auth_admin.UserAdmin):
     pass
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Named API tokens: the administrator issues one to a user and sees its secret
+    once, on the page after saving; the list says when each was last used; revoking
+    one leaves the user's other tokens working."""
+
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "user__username", "prefix"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name"]
+        return ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["user", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj._secret = models.ApiToken.new_secret()
+            obj.set_secret(obj._secret)
+            audit.info("token_issue user=%s by=%s", obj.user.username, request.user)
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The secret, shown this once: it is not stored and cannot be shown again."""
+        return TemplateResponse(
+            request,
+            "reports/public/token_issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "token": obj,
+                "secret": obj._secret,
+                "title": "Đã cấp mã truy cập",
+                "opts": self.model._meta,
+            },
+        )
+
+    @admin.action(description="Thu hồi các mã truy cập đã chọn")
+    def revoke(self, request, queryset):
+        from .services import token_revoke
+
+        for token in queryset.select_related("user"):
+            token_revoke(token)
+        messages.success(request, "Đã thu hồi mã truy cập đã chọn.")

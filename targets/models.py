@@ -1149,6 +1149,11 @@ class ApiToken(models.Model):
     def new_secret(cls) -> str:
         return cls.SECRET_PREFIX + secrets.token_urlsafe(32)
 
+    def set_secret(self, secret: str) -> None:
+        """Keep the secret's digest and its first characters, never the secret."""
+        self.digest = self.digest_of(secret)
+        self.prefix = secret[: len(self.SECRET_PREFIX) + 4]
+
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None

@@ -894,12 +894,8 @@ def token_issue(user, name: str):
     from .models import ApiToken
 
     secret = ApiToken.new_secret()
-    token = ApiToken(
-        user=user,
-        name=name,
-        prefix=secret[: len(ApiToken.SECRET_PREFIX) + 4],
-        digest=ApiToken.digest_of(secret),
-    )
+    token = ApiToken(user=user, name=name)
+    token.set_secret(secret)
     token.full_clean()
     token.save()
     audit.info("token_issue user=%s token=%s", user.username, token.pk)
