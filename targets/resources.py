@@ -77,6 +77,7 @@ from .models import (
     lock_reason,
 )
 from .numbers import StrictDecimalWidget, format_decimal
+from .plausibility import flags_for
 from .spreadsheets import cell_name, normalize_header
 
 RESOLUTION = "Số nghị quyết"
@@ -1170,6 +1171,7 @@ class FigureBatchResource(FigureResource):
 
         now = timezone.now()
         new, changed = [], []
+        written = []  # (row number, row, figure) of the rows that change a figure
         for number, row, read in parsed:
             self.row_number = number
             row_result = self.get_row_result_class()()
@@ -1198,6 +1200,8 @@ class FigureBatchResource(FigureResource):
                     new.append(figure)
                 elif kind == RowResult.IMPORT_TYPE_UPDATE:
                     changed.append(figure)
+                if kind != RowResult.IMPORT_TYPE_SKIP:
+                    written.append((number, row, figure))
                 row_result.instance = figure
                 if with_diff:
                     row_result.diff = _diff(
@@ -1207,7 +1211,36 @@ class FigureBatchResource(FigureResource):
                     )
             result.increment_row_result_total(row_result)
             result.append_row_result(row_result)
+        result.plausibility_warnings = self._plausibility(written)
         return new, changed
+
+    def _plausibility(self, written: list) -> list[str]:
+        """The plausibility flags (targets/plausibility.py) of the figures the file
+        writes, as warnings naming the cell: the preview shows them, nothing is
+        refused. Each target's other quarters come from the database (one query)
+        and from the file itself."""
+        if not written:
+            return []
+        targets = {figure.target_id for _, _, figure in written}
+        values: dict[int, dict] = {}
+        for target_id, year, quarter, value in Figure.objects.filter(
+            target_id__in=targets
+        ).values_list("target_id", "period__year", "period__quarter", "value"):
+            values.setdefault(target_id, {})[(year, quarter)] = value
+        for _, _, figure in written:
+            values.setdefault(figure.target_id, {})[figure.period.key] = figure.value
+        warnings = []
+        column = self.fields["value"].column_name
+        for number, row, figure in written:
+            self.row_number = number
+            for flag in flags_for(
+                figure.target, values[figure.target_id], figure.period.key
+            ):
+                warnings.append(
+                    f"Dòng {number + 1}, chỉ tiêu {figure.target.code}, "
+                    f"{figure.period}: {self.at(column, row, flag)}"
+                )
+        return warnings
 
     def _read(self, row: dict):
         """The row's target, period and cleaned values, or a ValidationError."""

@@ -64,6 +64,8 @@ class Command(BaseCommand):
                 f"Tệp có {problems} lỗi nên không có gì được ghi vào cơ sở dữ liệu. "
                 "Hãy sửa các lỗi trên rồi chạy lại."
             )
+        for line in getattr(result, "plausibility_warnings", []):
+            self.stdout.write(f"Cần kiểm tra: {line}")
         if dry_run:
             self.stdout.write("Chạy thử (--dry-run): không ghi gì vào cơ sở dữ liệu.")
         else:
