@@ -778,15 +778,15 @@ def history(request, target_id):
             "reason_form": ReasonForm(),
         },
     )
-    """A figure's evidence: the list, an upload form and a remove button for each
-    file while the figure may still change (draft or returned, period open). The
-    entry card does the same in the entry form's own save."""
 
 
 # --- evidence ---------------------------------------------------------------------
 
 
 def evidence(request, figure_id):
+    """A figure's evidence: the list, an upload form and a remove button for each
+    file while the figure may still change (draft or returned, period open). The
+    entry card does the same in the entry form's own save."""
     figure = get_object_or_404(
         Figure.objects.select_related("target", "period").filter(
             target__in=rules.visible_targets(request.user)
@@ -796,6 +796,12 @@ def evidence(request, figure_id):
     can_upload = rules.editable_targets(request.user).filter(
         pk=figure.target_id
     ).exists() and evidence_files.removable(
+        figure, figure.period.is_open_for_entry(timezone.localdate())
+    )
+    form = EvidenceForm()
+    if request.method == "POST":
+        if not can_upload:
+            raise Http404
         removing = request.POST.get("remove", "")
         if removing:
             if not removing.isdigit() or len(removing) > 12:
@@ -805,12 +811,6 @@ def evidence(request, figure_id):
                 evidence_files.remove(request.user, item)
             messages.success(request, f"Đã xóa minh chứng “{item.original_name}”.")
             return redirect("targets:evidence", figure.pk)
-        figure, figure.period.is_open_for_entry(timezone.localdate())
-    )
-    form = EvidenceForm()
-    if request.method == "POST":
-        if not can_upload:
-            raise Http404
         form = EvidenceForm(request.POST, request.FILES)
         if form.is_valid():
             try:
