@@ -10,13 +10,14 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.models import Group, User
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
@@ -50,6 +51,7 @@ from .resources import (
     totals_line,
 )
 from .rules import can_import
+from .sheets import CommuneCSV, CommuneFigureResource, CommuneXLSX
 from .spreadsheets import (
     MAX_COLUMNS,
     SafeCSV,
@@ -179,7 +181,7 @@ class SpreadsheetImportForm(ImportForm):
         except SpreadsheetRejected as error:
             self.add_error("import_file", error.message)
             return cleaned
-        if self.formats[int(chosen)] is not expected:
+        if not issubclass(self.formats[int(chosen)], expected):
             self.add_error(
                 "format",
                 f"Tệp “{upload.name}” có đuôi .{expected().get_extension()} nhưng "
@@ -199,6 +201,119 @@ class SpreadsheetExportForm(ExportForm):
         super().__init__(formats, resources, **kwargs)
         self.fields["resource"].label = "Loại dữ liệu"
         self.fields["format"].label = "Định dạng"
+
+
+def import_choices(post) -> dict:
+    """The administrator's choices in the preview form: a column's meaning
+    ("col:E"), a row's target ("row:7"), the resolution. Bounded: a form field
+    never holds a long text, and a few hundred choices are plenty."""
+    choices = {}
+    for key in list(post.keys())[:2000]:
+        if key.startswith(("col:", "row:")) or key == "resolution":
+            value = post.get(key, "")[:40]
+            if value and len(key) <= 20:
+                choices[key] = value
+    return choices
+
+
+def _select(name: str, options, current: str, blank: str | None = None):
+    items = [("", blank)] if blank is not None else []
+    items += list(options)
+    return format_html(
+        '<select name="{}">{}</select>',
+        name,
+        format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((v, " selected" if v == current else "", label) for v, label in items),
+        ),
+    )
+
+
+def proposal_view(proposal, choices: dict) -> dict:
+    """What the preview shows of the office-layout reading (targets.sheets)."""
+    column_options = proposal.column_options
+    columns = [
+        {
+            "letter": c.letter,
+            "header": c.header,
+            "meaning": c.meaning,
+            "ask": c in proposal.column_choices,
+            "select": _select(
+                f"col:{c.letter}",
+                column_options,
+                choices.get(f"col:{c.letter}", ""),
+                blank="(giữ như trên)",
+            ),
+        }
+        for c in proposal.columns
+        if c.header or c.role != "ignore"
+    ]
+    target_options = [("skip", "Bỏ qua dòng này")] + [
+        (str(t.pk), f"{t.code} – {t.name[:70]} ({t.unit})")
+        for t in proposal.target_choices
+    ]
+    rows = []
+    for m in proposal.matches:
+        picked = choices.get(f"row:{m.row}", "")
+        if not picked and m.needs_choice and m.candidates:
+            picked = str(m.candidates[0].pk)
+        rows.append(
+            {
+                "row": m.row,
+                "name": m.name,
+                "code": m.code,
+                "unit": m.unit,
+                "plan": m.plan,
+                "target": m.target,
+                "stored_plan": m.target and format_decimal(m.target.target_value),
+                "how": m.how,
+                "values": m.values,
+                "ask": m.needs_choice,
+                "select": _select(
+                    f"row:{m.row}",
+                    target_options,
+                    picked,
+                    blank=None if m.needs_choice else "(giữ như hệ thống khớp)",
+                ),
+            }
+        )
+    resolution_select = None
+    if proposal.resolutions and (
+        proposal.resolution is None or len(proposal.resolutions) > 1
+    ):
+        resolution_select = _select(
+            "resolution",
+            [
+                (str(r.pk), f"Nghị quyết {r.number} ({r.plan_year})")
+                for r in proposal.resolutions
+            ],
+            str(proposal.resolution.pk) if proposal.resolution else "",
+            blank="(chọn nghị quyết)",
+        )
+    return {
+        "p": proposal,
+        "columns": columns,
+        "rows": rows,
+        "resolution_select": resolution_select,
+        "asks": proposal.needs_choice or bool(proposal.problems),
+    }
+
+
+def figure_template_response(request):
+    """The figures template: the council report layout pre-filled with the
+    resolution's targets, the period in the title, a drop-down for the kind."""
+    from .sheets import figure_template
+
+    resolution = (
+        Resolution.objects.filter(pk=request.GET.get("resolution") or None).first()
+        if str(request.GET.get("resolution", "")).isdigit()
+        else None
+    )
+    data, name = figure_template(resolution)
+    response = HttpResponse(data, content_type=SafeXLSX.CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 class SpreadsheetAdmin(ImportExportMixin):
@@ -247,10 +362,32 @@ class SpreadsheetAdmin(ImportExportMixin):
         template = path("import/template/", view, name="%s_%s_import_template" % info)
         return [template, *super().get_urls()]
 
+    def get_import_formats(self):
+        # Figures are read as the office layout (targets.sheets): title rows,
+        # headings, cached formulas and merged titles are the commune's own sheet.
+        if self.model is Figure:
+            return [CommuneXLSX, CommuneCSV]
+        return super().get_import_formats()
+
+    def get_import_resource_classes(self, request):
+        if self.model is Figure:
+            return [CommuneFigureResource]
+        return super().get_import_resource_classes(request)
+
+    def get_import_data_kwargs(self, **kwargs):
+        request = kwargs.get("request")
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        if self.model is Figure:
+            kwargs["choices"] = getattr(request, "_import_choices", {})
+        return kwargs
+
     def import_template_view(self, request):
-        """An empty workbook with the Vietnamese headers of this resource."""
+        """An empty workbook with the Vietnamese headers of this resource; for
+        figures, the council report layout pre-filled with the targets."""
         if not self.has_import_permission(request):
             raise PermissionDenied
+        if self.model is Figure:
+            return figure_template_response(request)
         resource = self.get_import_resource_classes(request)[0]()
         dataset = resource.export(
             queryset=self.model.objects.none(), force_native_type=True
@@ -275,6 +412,22 @@ class SpreadsheetAdmin(ImportExportMixin):
         )
 
     def import_action(self, request, **kwargs):
+        request._import_choices = import_choices(request.POST)
+        if request.method == "POST" and request.POST.get("stored"):
+            # "Xem trước lại" with the administrator's choices: the file previewed
+            # a moment ago, kept on the server under a signed name.
+            try:
+                kept = signing.loads(
+                    request.POST["stored"], salt=PREVIEW_SALT, max_age=PREVIEW_MAX_AGE
+                )
+                storage = self._tmp_storage(kept["file"])
+                data = storage.read()
+            except (signing.BadSignature, OSError, KeyError):
+                return self._import_page(
+                    request, "Phiên xem trước không hợp lệ hoặc đã quá một giờ."
+                )
+            storage.remove()
+            request.FILES["import_file"] = SimpleUploadedFile(kept["name"], data)
         response = super().import_action(request, **kwargs)
         context = getattr(response, "context_data", None)
         if context is None:
@@ -282,6 +435,20 @@ class SpreadsheetAdmin(ImportExportMixin):
         context["title"] = "Nhập từ bảng tính"
         confirm = context.get("confirm_form")
         stored = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
+        proposal = getattr(context.get("result"), "proposal", None)
+        if proposal is not None:
+            context["proposal"] = proposal_view(proposal, request._import_choices)
+        if proposal is not None and confirm is None and stored:
+            # Kept for "Xem trước lại" with choices made in the preview.
+            context["remap"] = {
+                "stored": signing.dumps(
+                    {"file": stored, "name": request.FILES["import_file"].name},
+                    salt=PREVIEW_SALT,
+                ),
+                "resource": request.POST.get("resource", "0"),
+                "format": request.POST.get("format", "0"),
+            }
+            stored = None
         if confirm is not None:
             initial = confirm.initial
             data = self._tmp_storage(initial["import_file_name"]).read()
@@ -292,6 +459,7 @@ class SpreadsheetAdmin(ImportExportMixin):
                     "resource": str(initial.get("resource") or ""),
                     "sha256": hashlib.sha256(data).hexdigest(),
                     "plan": plan_digest(context["result"]),
+                    "choices": request._import_choices,
                 },
                 salt=PREVIEW_SALT,
             )
@@ -330,8 +498,10 @@ class SpreadsheetAdmin(ImportExportMixin):
             "resource": data.get("resource") or "",
             "sha256": hashlib.sha256(raw).hexdigest(),
             "plan": token["plan"],
+            "choices": token.get("choices", {}),
         }:
             return self._import_page(request, "Tệp hoặc lựa chọn khác lúc xem trước.")
+        request._import_choices = token.get("choices", {})
         input_format = self.get_import_formats()[int(data["format"])]()
         try:
             dataset = input_format.create_dataset(raw)

@@ -84,6 +84,11 @@ MAX_RATIO = 200
 RATIO_CHECK_FROM = 1024 * 1024
 MAX_PARTS = 1000
 MAX_COLUMNS = 100
+# Rows an office sheet may hold on top of IMPORT_MAX_ROWS (its titles above the
+# header row). None: the office layout meets exactly the bounds of the template.
+OFFICE_EXTRA_ROWS = 0
+# Merged ranges an office sheet may hold (title, headings, signatures): a few dozen.
+MAX_MERGES = 2000
 # Rows × columns of the table openpyxl is asked for, and cells counted as read. A
 # 20,000-row figures file has 7 columns (140,000 cells).
 DEFAULT_MAX_CELLS = 1_000_000
@@ -430,9 +435,16 @@ class SheetFacts:
     every empty row before a far one). So the cost of everything after this pass is
     bounded by the limits, not by what the file claims."""
 
-    def __init__(self, row_limit: int, cell_limit: int) -> None:
+    def __init__(
+        self, row_limit: int, cell_limit: int, *, office: bool = False
+    ) -> None:
         self.row_limit = row_limit
         self.cell_limit = cell_limit
+        # The office layout (`read_grid`): a formula with a cached value and a
+        # merged range are recorded for the caller to judge, not refused.
+        self.office = office
+        self.formulas: list[str] = []  # cells holding a formula and its cached value
+        self.merges: list[str] = []  # merged ranges, as the sheet names them
         self.rows = 0  # rows holding at least one value, the header included
         self.last_row = 0  # the last row and column holding a value
         self.last_column = 0
@@ -473,6 +485,14 @@ class SheetFacts:
             self._row_has_value = False
         elif local == "dimension":
             self._check_dimension(attrs.get("ref", ""))
+        elif local == "mergeCell" and self.office:
+            if len(self.merges) >= MAX_MERGES:
+                raise SpreadsheetRejected(
+                    f"Trang tính có hơn {MAX_MERGES} vùng gộp ô, không thể là một "
+                    "bảng số liệu. Hãy bỏ gộp ô (Unmerge) rồi nhập lại.",
+                    "merged",
+                )
+            self.merges.append(attrs.get("ref", "?")[:40])
         elif local == "mergeCell":
             raise SpreadsheetRejected(
                 f"Ô {attrs.get('ref', '?')} đang gộp (merge). Hệ thống không đoán "
@@ -490,7 +510,11 @@ class SheetFacts:
         if local == "v":
             self._in_value = False
         elif local == "c":
-            if self._formula:
+            if self._formula and self.office and self._value:
+                # The cached value is read; the preview says which cells were
+                # formulas. Without a cached value the cell would read as empty.
+                self.formulas.append(self._ref)
+            elif self._formula:
                 raise _formula(self._ref, cached=self._value)
             if self._value:
                 self._row_has_value = True
@@ -637,14 +661,20 @@ def _too_costly() -> SpreadsheetRejected:
     )
 
 
-def inspect_xlsx(data: bytes, deadline: float | None = None) -> tuple[str, SheetFacts]:
+def inspect_xlsx(
+    data: bytes, deadline: float | None = None, *, office: bool = False
+) -> tuple[str, SheetFacts]:
     """Run every check on an xlsx file; return its first worksheet's part name and
-    what the scan of that sheet found."""
+    what the scan of that sheet found. `office` records cached formulas and merged
+    ranges instead of refusing them (see `read_grid`)."""
     check_size(len(data))
     archive = _check_archive(data)
     workbook = _workbook_part(archive)
     sheet = _first_worksheet(archive, workbook)
-    facts = SheetFacts(max_rows(), max_cells())
+    # Title rows above the table add to the rows read.
+    facts = SheetFacts(
+        max_rows() + OFFICE_EXTRA_ROWS * office, max_cells(), office=office
+    )
     _parse_part(archive, sheet, _parser(facts.start, facts.end, facts.text), deadline)
     _check_prologs(archive, skip={"[Content_Types].xml", workbook, sheet})
     # openpyxl fills every row up to the last column asked for.
@@ -894,13 +924,15 @@ class SafeCSV(base_formats.CSV):
         return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _csv_records(text: str, delimiter: str, deadline: float) -> list[list[str]]:
+def _csv_records(
+    text: str, delimiter: str, deadline: float, *, extra: int = 0
+) -> list[list[str]]:
     """The records of a csv text, with the xlsx path's bounds counted as read: every
     record counts as a row, empty or not (a million empty lines are a million rows),
     every field as a cell, and a line with more separators than a table can have is
     refused before the csv module splits it. Reading stops at the first limit
     passed, so its cost is bounded by the limits, not by the file."""
-    row_limit, cell_limit = max_rows(), max_cells()
+    row_limit, cell_limit = max_rows() + extra, max_cells()
     lines = _checked_lines(_lines(text), delimiter)
     reader = csv.reader(lines, delimiter=delimiter)
     records: list[list[str]] = []
@@ -1030,3 +1062,54 @@ def _csv_cell(value: object) -> str:
     if isinstance(value, datetime.date):
         return value.strftime("%d/%m/%Y")
     return formula_safe(str(value))
+
+
+# -- the raw grid of an office sheet ---------------------------------------------------
+
+
+class Grid:
+    """Every cell of the first sheet as read, for a caller that finds the table
+    itself (targets.sheets): `rows[i][j]` is the cell in sheet row i + 1 and column
+    j + 1, so a message can name it. `formulas` lists the cells whose value is a
+    formula's cached value, `merges` the merged ranges: the caller decides where
+    they are harmless (a title) and where not (a figure)."""
+
+    def __init__(self, rows: list[list], formulas=(), merges=(), kind="xlsx"):
+        width = max((len(r) for r in rows), default=0)
+        self.rows = [list(r) + [None] * (width - len(r)) for r in rows]
+        self.width = width
+        self.formulas = set(formulas)
+        self.merges = list(merges)
+        self.kind = kind
+
+
+def read_grid(data: bytes, name: str) -> Grid:
+    """The first sheet of an xlsx or csv file as a `Grid`, with every bound of the
+    ordinary readers (size, content, zip, macros, rows, columns, cells, time and
+    memory), plus OFFICE_EXTRA_ROWS rows for titles above the table. A formula
+    without a cached value is still refused: it would read as an empty cell."""
+    file_format = format_for_name(name)
+    data = bytes(data)
+    check_size(len(data))
+    deadline = time.monotonic() + max_seconds()
+    if file_format is SafeCSV:
+        text = _decode_csv(data)
+        head = text[: 1 << 16]
+        lines = head.splitlines()[:40]
+        semicolons = sum(line.count(";") for line in lines)
+        commas = sum(line.count(",") for line in lines)
+        delimiter = ";" if semicolons > commas else ","
+        records = _csv_records(text, delimiter, deadline, extra=OFFICE_EXTRA_ROWS)
+        rows = [[_unescape(v) if v.strip() else None for v in r] for r in records]
+        while rows and is_blank(rows[-1]):
+            rows.pop()
+        if not rows:
+            raise _no_rows()
+        return Grid(rows, kind="csv")
+    _sheet, facts = inspect_xlsx(data, deadline, office=True)
+    if facts.rows < 2:
+        raise _no_rows()
+    rows = _read_rows(data, facts.last_row, facts.last_column, deadline)
+    while rows and is_blank(rows[-1]):
+        rows.pop()
+    return Grid(rows, facts.formulas, facts.merges, kind="xlsx")
