@@ -908,3 +908,30 @@ def token_revoke(token) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit.info("token_revoke user=%s token=%s", token.user.username, token.pk)
+
+
+@transaction.atomic
+def period_reopen_for_corrections(user, period: ReportingPeriod, reason: str) -> int:
+    """Reopen every approved figure of a quarter for corrections, with one reason
+    audited on each figure (the `figure_reopen` rule, one figure after another),
+    so that a corrected sheet can be imported and go back through approval.
+    Returns how many figures were reopened."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError("Hãy ghi lý do mở lại kỳ để sửa số liệu.")
+    approved = list(
+        Figure.objects.filter(period=period, state=WorkflowState.APPROVED).order_by(
+            "pk"
+        )
+    )
+    if not approved:
+        raise WorkflowError(f"{period} không có số liệu đã phê duyệt nào để mở lại.")
+    for figure in approved:
+        figure_reopen(user, figure, reason)
+    audit.info(
+        "period_reopen_for_corrections user=%s period=%s figures=%s",
+        user.username,
+        period.pk,
+        len(approved),
+    )
+    return len(approved)
