@@ -354,3 +354,19 @@ class ReadingTests(ImportTestCase):
         with self.assertNumQueries(4):
             proposal = propose(grid)
         self.assertEqual(len(proposal.matches), 100)
+
+
+class CommandTests(ImportTestCase):
+    def test_import_figures_reads_the_commune_layout_too(self):
+        import tempfile
+        from pathlib import Path
+
+        from django.core.management import call_command
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "bieu.xlsx"
+            path.write_bytes(office_xlsx(COMMUNE_ROWS))
+            out = io.StringIO()
+            call_command("import_figures", str(path), user="quantri", stdout=out)
+        self.assertIn("3 dòng số liệu", out.getvalue())
+        self.assertEqual(Figure.objects.count(), 3)

@@ -4,13 +4,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from targets.resources import (
-    FigureBatchResource,
     error_count,
     error_lines,
     totals_line,
 )
 from targets.rules import can_import
-from targets.spreadsheets import SpreadsheetRejected, is_blank, read_file
+from targets.sheets import CommuneFigureResource, read_path
+from targets.spreadsheets import SpreadsheetRejected, is_blank
 
 
 class Command(BaseCommand):
@@ -43,22 +43,29 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"Không tìm thấy tệp “{file}”.")
         try:
-            dataset = read_file(path)
+            # The portal's template or the office's own layout (targets.sheets).
+            dataset = read_path(path)
         except SpreadsheetRejected as error:
             message = f"Không nhập tệp “{path.name}”: {error.message}"
             raise CommandError(message) from None
 
-        result = FigureBatchResource().import_data(
+        result = CommuneFigureResource().import_data(
             dataset, dry_run=dry_run, user=account, with_diff=False
         )
+        proposal = getattr(result, "proposal", None)
         # Empty rows between the data stay in the dataset (so that messages name the
         # sheet's row) but are not rows of figures.
         filled = sum(1 for values in dataset if not is_blank(values))
+        if proposal is not None and not proposal.portal_layout:
+            filled = len(proposal.dataset or [])
+            for line in proposal.notes + proposal.warnings:
+                self.stdout.write(line)
         self.stdout.write(f"Tệp “{path.name}”: {filled} dòng số liệu.")
         self.stdout.write(totals_line(result))
         problems = error_count(result)
         if problems:
-            for line in error_lines(result):
+            lines = proposal.problems if proposal and proposal.problems else []
+            for line in lines or error_lines(result):
                 self.stderr.write(line)
             raise CommandError(
                 f"Tệp có {problems} lỗi nên không có gì được ghi vào cơ sở dữ liệu. "
