@@ -385,6 +385,18 @@ def _entry_scope(user, period: ReportingPeriod):
     return targets, tasks
 
 
+def _row_errors(row):
+    """(field, message) of a refused row: the entry page's messages, each put on
+    the field it is about."""
+    for message in row.errors:
+        yield _field_of(row, message), message
+    # Sending asks for an explanation and a confirmation of unusual values.
+    for message in getattr(row, "note_errors", ()):
+        yield "note", message
+    for message in getattr(row, "confirm_errors", ()):
+        yield "confirm", message
+
+
 def _field_of(row, message: str) -> str:
     if getattr(row, "conflict", None) is not None or "Xung đột" in message:
         return "version"
@@ -483,13 +495,13 @@ def period_figures(request, period_id):
         index = {row["target"]: i for i, row in enumerate(rows_in)}
         errors = [
             {
-                "field": f"figures[{index[row.target_id]}].{_field_of(row, message)}",
+                "field": f"figures[{index[row.target_id]}].{field}",
                 "target": row.target_id,
                 "message": message,
             }
             for row in figure_rows
-            for message in row.errors
-        ]
+            for field, message in _row_errors(row)
+        ] or [{"field": "figures", "message": "Chưa gửi duyệt được quý này."}]
         conflict = any(e["field"].endswith(".version") for e in errors)
         return _finish(
             request,

@@ -6,6 +6,7 @@ import csv
 import io
 
 from django.conf import settings
+from django.http import Http404
 from rest_framework import exceptions, renderers
 from rest_framework.throttling import AnonRateThrottle
 
@@ -93,7 +94,10 @@ def _errors(detail, field=""):
     """DRF's nested ValidationError detail as [{field, message}]."""
     if isinstance(detail, dict):
         for key, item in detail.items():
-            name = f"{field}.{key}" if field else str(key)
+            if isinstance(key, int):
+                name = f"{field}[{key}]"
+            else:
+                name = f"{field}.{key}" if field else str(key)
             yield from _errors(item, name)
     elif isinstance(detail, list):
         for index, item in enumerate(detail):
@@ -118,14 +122,11 @@ def api_exception_handler(exc, context):
             "detail": "Dữ liệu gửi lên không hợp lệ.",
             "errors": list(_errors(exc.detail)),
         }
+    elif isinstance(exc, Http404):
+        response.data = {"detail": str(exc) or "Không tìm thấy.", "errors": []}
     else:
         message = next(
             (m for cls, m in MESSAGES.items() if type(exc) is cls), str(exc.detail)
         )
-        if isinstance(exc, exceptions.NotFound) and str(exc.detail) not in (
-            "Not found.",
-            "Không tìm thấy.",
-        ):
-            message = str(exc.detail)  # our own Vietnamese (Http404 with a message)
         response.data = {"detail": message, "errors": []}
     return response
