@@ -4,10 +4,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-# Under `make test` these stay unset so the suite decides; `make run` is a local demo.
-RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-true}
+# `make run` serves the demo as users get it: DEBUG off (Vietnamese error pages),
+# static files collected, compressed and served by WhiteNoise, gunicorn with
+# gunicorn.conf.py, on loopback over plain HTTP (TLS is nginx's job in production,
+# so DJANGO_HTTPS=false here), a fresh secret key each start, reminder emails printed
+# to the console. `make dev` is Django's debug server with DEBUG on, for developers.
+# Under `make test` none of this is set, so the suite decides.
+RUN_ENV := DJANGO_DEBUG=false DJANGO_HTTPS=$${DJANGO_HTTPS:-false} \
+	EMAIL_BACKEND=$${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend} \
+	PORTAL_URL=$${PORTAL_URL:-http://127.0.0.1:$(PORT)} \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}
+DEV_ENV := DJANGO_DEBUG=true \
+	EMAIL_BACKEND=$${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend} \
+	PORTAL_URL=$${PORTAL_URL:-http://127.0.0.1:$(PORT)}
 
-.PHONY: run test test-sqlite test-postgres system-deps system-fonts lint format bench clean serve
+.PHONY: run dev demo-data test test-sqlite test-postgres system-deps system-fonts lint format bench clean serve
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +30,13 @@ $(BIN)/.dev: requirements.txt requirements-dev.txt $(BIN)/.runtime
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-run: system-fonts $(BIN)/.runtime
+# The database, the resolution and the demo accounts and figures (all idempotent).
+demo-data: system-fonts $(BIN)/.runtime
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	$(RUN_ENV) $(BIN)/python manage.py load_resolution
 	$(RUN_ENV) $(BIN)/python manage.py load_demo
+
+define ADDRESSES
 	@echo ""
 	@echo "  Cổng thông tin: http://127.0.0.1:$(PORT)/   (quản trị: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "  Tài khoản minh họa, mật khẩu chung: khoenon-demo-2025"
@@ -32,19 +46,27 @@ run: system-fonts $(BIN)/.runtime
 	@echo "    pheduyet  lãnh đạo UBND xã, phê duyệt số liệu"
 	@echo "    daibieu   đại biểu HĐND xã"
 	@echo ""
-	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+endef
 
-# The production stack on loopback: DEBUG off, collected and compressed static files
-# served by WhiteNoise, gunicorn with gunicorn.conf.py (TLS is nginx's job, so
-# DJANGO_HTTPS=false here). Uses the same SQLite database and demo data as `make run`.
-SERVE_ENV := DJANGO_DEBUG=false DJANGO_HTTPS=$${DJANGO_HTTPS:-false} \
-	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}
-serve: system-fonts $(BIN)/.runtime
-	$(SERVE_ENV) $(BIN)/python manage.py migrate --no-input -v 0
-	$(SERVE_ENV) $(BIN)/python manage.py load_resolution
-	$(SERVE_ENV) $(BIN)/python manage.py load_demo
-	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --no-input -v 0
-	$(SERVE_ENV) GUNICORN_BIND=127.0.0.1:$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py khoenon.wsgi
+# Collecting and compressing the static files takes a minute or more (the API's
+# Swagger UI alone is 28 MB): only when a static file or the installed packages
+# changed since the last time.
+STATIC_SOURCES := $(shell find static -type f 2>/dev/null)
+staticfiles/staticfiles.json: $(STATIC_SOURCES) $(BIN)/.runtime
+	@echo "Thu thập và nén các tệp tĩnh (lần đầu mất khoảng một phút)…"
+	$(RUN_ENV) $(BIN)/python manage.py collectstatic --no-input -v 0
+	@touch $@
+
+run: demo-data staticfiles/staticfiles.json
+	$(ADDRESSES)
+	$(RUN_ENV) GUNICORN_BIND=127.0.0.1:$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py khoenon.wsgi
+
+# The same production stack; kept as a name from before `make run` became it.
+serve: run
+
+dev: demo-data
+	$(ADDRESSES)
+	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 system-deps:
 	.ci/system-deps

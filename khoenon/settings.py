@@ -42,7 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "simple_history",
     "import_export",
-    "axes",
+    "khoenon.apps.AxesConfig",  # django-axes, named in Vietnamese
     "csp",
     "rest_framework",
     "drf_spectacular",

@@ -1,10 +1,19 @@
 """Production settings: the deploy check, security headers and cookies, error pages."""
 
+import http.client
 import os
 import re
 import secrets
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+from gettext import GNUTranslations
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -12,6 +21,7 @@ from django.db import connection
 from django.test import Client, override_settings
 
 from khoenon.views import server_error
+from targets.models import Figure
 
 from .test_entry import EntryTestCase
 
@@ -182,3 +192,199 @@ def test_a_database_outage_gives_a_503_page_and_the_portal_recovers(django_user_
         connection.settings_dict.clear()
         connection.settings_dict.update(saved)
     assert client.get("/").status_code in (200, 302)
+
+
+def _get(port: int, path: str, headers: dict | None = None, cookies: str = ""):
+    connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = dict(headers or {})
+    if cookies:
+        headers["Cookie"] = cookies
+    connection_.request("GET", path, headers=headers)
+    response = connection_.getresponse()
+    body = response.read()
+    connection_.close()
+    return response, body
+
+
+def test_make_run_serves_the_portal_as_users_get_it(tmp_path):
+    """`make run` itself, started as the README says, on a free port and its own
+    SQLite file: DEBUG off, so a 404 is the Vietnamese page (not Django's English
+    debug page with the URL list); CSS compressed and cached by WhiteNoise; the
+    delegate logs in over plain http://127.0.0.1 (CSRF, cookies, no HTTPS redirect).
+    Running the real target rather than imitating its settings is the point: the
+    test fails when the Makefile does."""
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "PYTEST", "EMAIL_")) and k != "DATABASE_URL"
+    }
+    env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}")
+    log = open(tmp_path / "make-run.log", "w")
+    server = subprocess.Popen(
+        ["make", "run"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 400
+        while True:
+            assert server.poll() is None, (tmp_path / "make-run.log").read_text()
+            try:
+                response, _ = _get(port, "/accounts/login/")
+                if response.status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "make run did not serve in time"
+            time.sleep(1)
+        output = (tmp_path / "make-run.log").read_text()
+        assert f"http://127.0.0.1:{port}/" in output
+        assert "daibieu" in output and "khoenon-demo-2025" in output
+
+        response, body = _get(port, "/accounts/login/")
+        page = body.decode()
+        assert "Strict-Transport-Security" not in response.headers
+        css = re.search(r'href="(/static/[^"]+\.css)"', page)[1]
+        assert re.search(r"\.[0-9a-f]{12}\.css$", css), css  # manifest name
+        static, _ = _get(port, css, {"Accept-Encoding": "gzip, br"})
+        assert static.status == 200
+        assert static.headers["Content-Encoding"] in ("br", "gzip")
+        assert "immutable" in static.headers["Cache-Control"]
+
+        missing, body = _get(port, "/khong-co-trang-nay/")
+        text = body.decode()
+        assert missing.status == 404
+        assert "Không tìm thấy trang" in text
+        assert "URLconf" not in text and "Page not found" not in text
+
+        # The delegate logs in over http as fresh-check does.
+        cookies = SimpleCookie(response.headers["Set-Cookie"])
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+        login = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        login.request(
+            "POST",
+            "/accounts/login/",
+            body=urlencode(
+                {
+                    "csrfmiddlewaretoken": token,
+                    "username": "daibieu",
+                    "password": "khoenon-demo-2025",
+                }
+            ),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Referer": f"http://127.0.0.1:{port}/accounts/login/",
+                "Cookie": f"csrftoken={cookies['csrftoken'].value}",
+            },
+        )
+        answer = login.getresponse()
+        answer.read()
+        assert answer.status == 302, answer.status
+        jar = SimpleCookie()
+        for header in answer.headers.get_all("Set-Cookie"):
+            jar.load(header)
+        session = jar["sessionid"].value
+        home, body = _get(port, "/", cookies=f"sessionid={session}")
+        assert home.status == 200
+        assert "3.865,28" in body.decode()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Case matters: the admin writes "Axes" and CSS shows it as "AXES"; our
+# "Đăng nhập (django-axes)" names the library on purpose.
+ENGLISH_LEFTOVERS = [
+    "Axes",
+    "Access attempts",
+    "Access failures",
+    "Access logs",
+    "Show counts",
+    "1 entry",
+    "Export",
+    "Please correct the error",
+    "Bản ghi nhớ",
+    "Skip to main content",
+    "Toggle theme",
+    "View selected",
+    "Model name",
+    "Change reason",
+    "Attempt Time",
+    "Các mô models",
+]
+
+
+def _shown_text(html: str) -> str:
+    """What a person reads or hears: the text, titles, labels and placeholders."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    attributes = re.findall(r'(?:title|aria-label|placeholder)="([^"]*)"', html)
+    return re.sub(r"<[^>]+>", " ", html) + " ".join(attributes)
+
+
+class AdminInVietnameseTests(EntryTestCase):
+    def test_the_admin_and_axes_pages_show_none_of_the_english_leftovers(self):
+        figure = Figure.objects.filter(period=self.q3).first()
+        self.client.force_login(self.admin)
+        pages = {
+            "admin index": self.client.get("/admin/"),
+            "a change form with an error": self.client.post(
+                "/admin/targets/responsiblebody/add/", {"name": ""}
+            ),
+            "the figure history": self.client.get(
+                f"/admin/targets/figure/{figure.pk}/history/"
+            ),
+            "figures": self.client.get("/admin/targets/figure/"),
+            "axes attempts": self.client.get("/admin/axes/accessattempt/"),
+            "axes failures": self.client.get("/admin/axes/accessfailurelog/"),
+            "axes logs": self.client.get("/admin/axes/accesslog/"),
+        }
+        for name, response in pages.items():
+            with self.subTest(page=name):
+                self.assertEqual(response.status_code, 200)
+                text = _shown_text(response.content.decode())
+                found = [
+                    english
+                    for english in ENGLISH_LEFTOVERS
+                    if re.search(rf"\b{re.escape(english)}", text)
+                ]
+                self.assertEqual(found, [])
+        error = _shown_text(pages["a change form with an error"].content.decode())
+        self.assertIn("có ô cần sửa", error)
+        self.assertIn(
+            "Lịch sử", _shown_text(pages["the figure history"].content.decode())
+        )
+        self.assertIn(
+            "Đăng nhập (django-axes)",
+            _shown_text(pages["admin index"].content.decode()),
+        )
+
+
+def test_the_committed_catalogue_is_compiled_from_its_source(tmp_path):
+    """locale/vi/LC_MESSAGES/django.mo is committed (so `make run` needs no
+    gettext): it must hold exactly what django.po says."""
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        pytest.skip("gettext's msgfmt is not installed")
+    source = Path(settings.BASE_DIR) / "locale" / "vi" / "LC_MESSAGES"
+    fresh = tmp_path / "django.mo"
+    subprocess.run(
+        [msgfmt, "--check", "-o", str(fresh), str(source / "django.po")], check=True
+    )
+    with open(fresh, "rb") as a, open(source / "django.mo", "rb") as b:
+        compiled, committed = GNUTranslations(a), GNUTranslations(b)
+    assert committed._catalog == compiled._catalog
