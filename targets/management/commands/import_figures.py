@@ -56,8 +56,9 @@ class Command(BaseCommand):
         # Empty rows between the data stay in the dataset (so that messages name the
         # sheet's row) but are not rows of figures.
         filled = sum(1 for values in dataset if not is_blank(values))
-        if proposal is not None and not proposal.portal_layout:
-            filled = len(proposal.dataset or [])
+        if proposal is not None:
+            rows = proposal.dataset or []
+            filled = sum(1 for values in rows if not is_blank(values))
             for line in proposal.notes + proposal.warnings:
                 self.stdout.write(line)
         self.stdout.write(f"Tệp “{path.name}”: {filled} dòng số liệu.")
