@@ -628,16 +628,14 @@ def _review_rows(period) -> list[dict]:
                     for q in spec.window
                     if q < period.key
                 ],
-                "flags": review_flags(f.target, values, period),
+                "flags": flags_for(f.target, values, period.key),
+                # '%' follows a number with no space; ' tấn' with one.
+                "unit": f.target.unit
+                if f.target.unit.startswith("%")
+                else f" {f.target.unit}",
             }
         )
     return rows
-
-
-def review_flags(target, values: dict, period) -> list[str]:
-    """HOOK: the plausibility flags of issue #14 (item 6) beside a submitted figure,
-    from targets/plausibility.flags_for once that module is in."""
-    return []
 
 
 def _chosen(post, prefix) -> dict | None:
