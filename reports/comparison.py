@@ -173,7 +173,10 @@ class ComparisonReport:
 
     @property
     def is_final(self) -> bool:
-        """Every target has its year's result."""
+        """Every target has its year's result: every quarter of every window is in.
+        A target with no figure at all is "Chưa có số liệu", not a result, so it
+        keeps the whole report an estimate ("Ước thực hiện năm …") even at year end;
+        its rows that are final still show their year's value and verdict."""
         return all(r.is_final for r in self.target_rows)
 
     @property
