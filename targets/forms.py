@@ -20,7 +20,7 @@ from .models import FigureKind, TaskStatus, Verdict
 from .numbers import parse_decimal
 
 MAX_NOTE = 2000
-FIELD = re.compile(r"^(v|k|n|ver|c|rm|ts|tn|tver)-(\d+)$")
+FIELD = re.compile(r"^(v|k|n|ver|c|e|rm|ts|tn|tver)-(\d+)$")
 FILE_FIELD = re.compile(r"^e-(\d+)$")
 
 
@@ -85,7 +85,9 @@ def read_entry(post, targets: dict, tasks: dict) -> tuple[list, list]:
         prefix, pk = match.group(1), int(match.group(2))
         if prefix == "rm":
             continue  # evidence ids: read_removals, checked by the service
-        if prefix == "c":
+        if prefix in ("c", "e"):
+            # A confirmation; or a file input left empty, which a browser sends as
+            # an empty field (a chosen file arrives in request.FILES).
             if pk not in targets:
                 raise BadPost(name)
             continue

@@ -273,7 +273,8 @@ def entry_period(request, period_id):
                 done += f", đính kèm {counts['attached']} minh chứng"
             if counts["removed"]:
                 done += f", xóa {counts['removed']} minh chứng"
-            messages.success(request, done + ".")
+            if action != "review" or counts["saved"] or counts["attached"]:
+                messages.success(request, done + ".")
             if action == "review":
                 # Saved; now the confirmation of what "Gửi duyệt" will send (a GET,
                 # so a reload never saves twice).

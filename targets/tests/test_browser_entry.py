@@ -28,16 +28,21 @@ def test_a_clerk_enters_and_submits_a_quarter_and_the_approver_approves(browser_
     page.fill(f"#v-{forest.pk}", "39,5")  # below Q3's 40,5: the year ends Không đạt
     page.click("button[value=save]")
     page.wait_for_load_state()
+    # A draft is a draft: saved without the explanation, which submit will ask for.
     text = page.inner_text("main")
-    assert "phải ghi rõ nguyên nhân và giải pháp" in text
-    assert page.input_value(f"#v-{grain.pk}") == "1.000,5"  # nothing typed is lost
-    clerk.screenshot("entry-explanation-demanded")
-    assert not Figure.objects.filter(period=q4, target__in=[grain, forest]).exists()
+    assert "khi gửi duyệt phải ghi nguyên nhân và giải pháp" in text
+    assert page.input_value(f"#v-{grain.pk}") == "1000,5"  # reads back as saved
+    clerk.screenshot("entry-explanation-pending")
+    assert Figure.objects.get(period=q4, target=forest).state == WorkflowState.DRAFT
 
     page.fill(f"#n-{forest.pk}", "Cháy rừng cuối tháng 10 làm giảm diện tích.")
+    page.check(f"#c-{forest.pk}")  # lower than quý III: a flag the clerk confirms
+    page.click("button[value=review]")
+    page.wait_for_load_state()
+    assert "Sẽ gửi 2 mục" in page.inner_text("main")
     page.click("button[value=submit]")
     page.wait_for_load_state()
-    assert "Đã lưu và gửi duyệt" in page.inner_text("main")
+    assert "Đã gửi duyệt 2 mục" in page.inner_text("main")
     clerk.screenshot("entry-submitted")
     saved = {f.target_id: f for f in Figure.objects.filter(period=q4)}
     assert saved[grain.pk].value == Decimal("1000.5")

@@ -348,7 +348,7 @@ class PeriodLockTests(EntryTestCase):
         self.client.force_login(self.approver)
         self.client.post(
             f"/ky/{self.q4.pk}/trang-thai/",
-            {"state": "closed", "reason": "Khóa sổ quý IV."},
+            {"state": "closed", "reason": "Khóa sổ quý IV.", "confirm_missing": "1"},
         )
         self.q4.refresh_from_db()
 
