@@ -209,7 +209,11 @@ def import_choices(post) -> dict:
     never holds a long text, and a few hundred choices are plenty."""
     choices = {}
     for key in list(post.keys())[:2000]:
-        if key.startswith(("col:", "row:")) or key == "resolution":
+        if key.startswith(("col:", "row:")) or key in (
+            "resolution",
+            "submit",
+            "confirm",
+        ):
             value = post.get(key, "")[:40]
             if value and len(key) <= 20:
                 choices[key] = value
@@ -438,11 +442,16 @@ class SpreadsheetAdmin(ImportExportMixin):
         proposal = getattr(context.get("result"), "proposal", None)
         if proposal is not None:
             context["proposal"] = proposal_view(proposal, request._import_choices)
-        if proposal is not None and confirm is None and stored:
-            # Kept for "Xem trước lại" with choices made in the preview.
+        kept = confirm.initial["import_file_name"] if confirm is not None else stored
+        if proposal is not None and kept:
+            # Kept for "Xem trước lại" with choices made in the preview (a column,
+            # a row, "Gửi duyệt"), whether or not this preview can be confirmed.
             context["remap"] = {
                 "stored": signing.dumps(
-                    {"file": stored, "name": request.FILES["import_file"].name},
+                    {
+                        "file": os.path.basename(kept),
+                        "name": request.FILES["import_file"].name,
+                    },
                     salt=PREVIEW_SALT,
                 ),
                 "resource": request.POST.get("resource", "0"),

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from . import evidence as evidence_files
 from .models import (
@@ -18,12 +19,14 @@ from .models import (
     ROLE_GROUPS,
     VIA_ADMIN,
     VIA_FORM,
+    VIA_IMPORT,
     VIA_REVIEW,
     Assessment,
     Assignment,
     Commune,
     Evidence,
     Figure,
+    FigureKind,
     Indicator,
     PeriodState,
     ReportingPeriod,
@@ -37,8 +40,15 @@ from .models import (
     lock_reason,
 )
 from .numbers import format_decimal
+from .plausibility import flags_for
 from .progress import Status, TargetSpec, evaluate
-from .submission import CONFIRM_TEXT, submit_plan
+from .submission import (
+    CONFIRM_TEXT,
+    OPEN_STATES,
+    explanation_needed,
+    explanation_text,
+    submit_plan,
+)
 
 audit = logging.getLogger("khoenon.audit")
 
@@ -911,14 +921,27 @@ def token_revoke(token) -> None:
 
 
 @transaction.atomic
-def period_reopen_for_corrections(user, period: ReportingPeriod, reason: str) -> int:
+def period_reopen_for_corrections(
+    user, period: ReportingPeriod, reason: str, *, reopen_period: bool = False
+) -> int:
     """Reopen every approved figure of a quarter for corrections, with one reason
     audited on each figure (the `figure_reopen` rule, one figure after another),
     so that a corrected sheet can be imported and go back through approval.
+    A closed quarter must be reopened first: with `reopen_period` the period is
+    reopened here (`period_set_state`, same reason) in the same transaction.
     Returns how many figures were reopened."""
     reason = (reason or "").strip()
     if not reason:
         raise WorkflowError("Hãy ghi lý do mở lại kỳ để sửa số liệu.")
+    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    if period.state == PeriodState.CLOSED:
+        if not reopen_period:
+            raise WorkflowError(
+                f"{period} đã khóa sổ: phải mở lại kỳ trước (có lý do) rồi mới mở "
+                "lại số liệu để sửa. Đánh dấu ô “Mở lại cả kỳ báo cáo” để làm cả "
+                "hai việc trong một bước."
+            )
+        period_set_state(user, period, PeriodState.OPEN, f"{VIA_ADMIN} – {reason}")
     approved = list(
         Figure.objects.filter(period=period, state=WorkflowState.APPROVED).order_by(
             "pk"
@@ -935,3 +958,103 @@ def period_reopen_for_corrections(user, period: ReportingPeriod, reason: str) ->
         len(approved),
     )
     return len(approved)
+
+
+IMPORT_EXPLAIN_HINT = (
+    " Ghi giải trình vào cột “Ghi chú” của dòng này, hoặc bỏ chọn “Gửi duyệt” để "
+    "nhập thành bản nháp."
+)
+IMPORT_CONFIRM_TEXT = (
+    "Số này khác thường (xem mục “Số khác thường”): khi gửi duyệt, đánh dấu ô "
+    "“Tôi đã kiểm tra các số khác thường” trong trang xem trước, hoặc bỏ chọn “Gửi "
+    "duyệt” để nhập thành bản nháp."
+)
+
+
+def import_submit_refusals(
+    figures: list[Figure], *, confirmed: bool
+) -> dict[int, list[str]]:
+    """What the entry page's submit rules (`submission.explanation_needed`,
+    `plausibility.flags_for`) say of imported figures about to be sent: index in
+    `figures` → messages; {} when every one may go. Figures already sent or
+    approved are not sent again and not judged. The figures hold the file's values
+    (saved or not); every other quarter of their targets comes from one query."""
+    sending = [(i, f) for i, f in enumerate(figures) if f.state in OPEN_STATES]
+    if not sending:
+        return {}
+    values: dict[int, dict] = {}
+    estimates: dict[int, set] = {}
+    rows = Figure.objects.filter(
+        target_id__in={f.target_id for _, f in sending}
+    ).values_list("target_id", "period__year", "period__quarter", "value", "kind")
+    for target_id, year, quarter, value, kind in rows:
+        values.setdefault(target_id, {})[(year, quarter)] = value
+        if kind == FigureKind.ESTIMATE:
+            estimates.setdefault(target_id, set()).add((year, quarter))
+    for figure in figures:
+        key = figure.period.key
+        values.setdefault(figure.target_id, {})[key] = figure.value
+        marked = estimates.setdefault(figure.target_id, set())
+        if figure.kind == FigureKind.ESTIMATE:
+            marked.add(key)
+        else:
+            marked.discard(key)
+    refusals: dict[int, list[str]] = {}
+    for index, figure in sending:
+        key = figure.period.key
+        own = {q: v for q, v in values[figure.target_id].items() if q <= key}
+        status = explanation_needed(
+            figure.target, own, key, estimates[figure.target_id]
+        )
+        if status is not None and not figure.note:
+            refusals.setdefault(index, []).append(
+                explanation_text(status) + IMPORT_EXPLAIN_HINT
+            )
+        if not confirmed and flags_for(figure.target, own, key):
+            refusals.setdefault(index, []).append(IMPORT_CONFIRM_TEXT)
+    return refusals
+
+
+class ImportSubmitRefused(WorkflowError):
+    def __init__(self, refusals: dict[int, list[str]]):
+        self.refusals = refusals
+        super().__init__("Không gửi duyệt được: còn dòng thiếu giải trình/xác nhận.")
+
+
+@transaction.atomic
+def import_submit(user, figures: list[Figure], *, confirmed: bool) -> int:
+    """Send imported figures (saved, in draft or returned) to the approver, with the
+    entry page's submit rules (`import_submit_refusals`): all or none. State
+    submitted, submitted_by/at set, one history row each naming the import (and the
+    confirmation of flagged values). A fixed number of queries for any number of
+    figures. Returns how many were sent."""
+    refusals = import_submit_refusals(figures, confirmed=confirmed)
+    if refusals:
+        raise ImportSubmitRefused(refusals)
+    sending = [f for f in figures if f.state in OPEN_STATES]
+    if not sending:
+        return 0
+    now = timezone.now()
+    Figure.objects.filter(pk__in=[f.pk for f in sending]).update(
+        state=WorkflowState.SUBMITTED,
+        submitted_by=user,
+        submitted_at=now,
+        updated_by=user,
+        updated_at=now,
+        version=F("version") + 1,
+    )
+    reason = f"{VIA_IMPORT} – gửi duyệt"
+    if confirmed:
+        reason += " (đã xác nhận số khác thường)"
+    for figure in sending:
+        figure.state = WorkflowState.SUBMITTED
+        figure.submitted_by, figure.submitted_at = user, now
+        figure.updated_by, figure.updated_at = user, now
+        figure.version += 1
+        figure._change_reason = reason
+    # With no fields, bulk_update_with_history writes the history rows only.
+    bulk_update_with_history(
+        sending, Figure, [], default_user=user, default_change_reason=reason
+    )
+    audit.info("import_submit user=%s figures=%s", user.username, len(sending))
+    return len(sending)

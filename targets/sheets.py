@@ -303,7 +303,10 @@ class Proposal:
     column_choices: list[Column] = field(default_factory=list)  # to ask about
     target_choices: list[Target] = field(default_factory=list)
     portal_layout: bool = False
-    submit: bool = False
+    submit: bool = False  # "Gửi duyệt" chosen in the preview
+    confirm_flags: bool = False  # the flagged values were checked
+    to_submit: int = 0
+    submitted: int = 0
     dataset: tablib.Dataset | None = None
     origin: dict[int, tuple[int, str]] = field(default_factory=dict)
 
@@ -356,7 +359,9 @@ def propose(grid: Grid, choices: dict | None = None) -> Proposal:
     """Read the grid; see the module docstring. Reads what it needs up front: the
     resolutions, then one query each for the targets, periods and figures."""
     choices = choices or {}
-    proposal = Proposal(submit=bool(choices.get("submit")))
+    proposal = Proposal(
+        submit=bool(choices.get("submit")), confirm_flags=bool(choices.get("confirm"))
+    )
     header, columns = _find_header(grid)
     if header is None:
         proposal.problems.append(
@@ -922,6 +927,8 @@ class CommuneFigureResource(FigureBatchResource):
             # that the model's own errors are listed too; nothing is written.
             dry_run = True
         result = super().import_data(mapped, dry_run=dry_run, **kwargs)
+        if proposal.submit:
+            _submit(proposal, result, kwargs.get("user"), dry_run)
         if proposal.portal_layout:
             # The portal's template: its messages name the cells as they are; the
             # page lists them as for every other resource.
@@ -956,6 +963,48 @@ class CommuneFigureResource(FigureBatchResource):
             )
         result.proposal = proposal
         return result
+
+
+def _submit(proposal: Proposal, result, user, dry_run: bool) -> None:
+    """ "Gửi duyệt" chosen in the preview: the entry page's submit rules on every
+    row (services.import_submit_refusals), refusals naming the cell; when writing
+    and nothing is refused, the rows go to the approver (services.import_submit).
+    A refusal when writing is a base error: the admin rolls the import back."""
+    from import_export.results import RowResult
+
+    from .services import ImportSubmitRefused, import_submit, import_submit_refusals
+
+    figures, numbers = [], []
+    for number, row in enumerate(result.rows, start=1):
+        if (
+            row.instance is not None
+            and row.import_type != RowResult.IMPORT_TYPE_INVALID
+        ):
+            figures.append(row.instance)
+            numbers.append(number)
+    clean = not (result.has_errors() or result.has_validation_errors())
+    refusals = {}
+    if dry_run or not clean or proposal.problems:
+        refusals = import_submit_refusals(figures, confirmed=proposal.confirm_flags)
+    else:
+        try:
+            proposal.submitted = import_submit(
+                user, figures, confirmed=proposal.confirm_flags
+            )
+        except ImportSubmitRefused as refused:
+            refusals = refused.refusals
+    proposal.to_submit = sum(
+        1 for f in figures if f.state in (WorkflowState.DRAFT, WorkflowState.RETURNED)
+    )
+    for index, messages in sorted(refusals.items()):
+        sheet_row, where = proposal.origin.get(numbers[index], (numbers[index] + 1, ""))
+        place = f"Ô {where}" if where else f"Dòng {sheet_row}"
+        target = figures[index].target.code
+        for message in messages:
+            line = f"{place} (chỉ tiêu {target}, gửi duyệt): {message}"
+            proposal.problems.append(line)
+            if not dry_run and clean:
+                result.append_base_error(_error(line))
 
 
 def _error(message: str):
