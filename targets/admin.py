@@ -12,7 +12,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -24,7 +24,7 @@ from import_export.admin import ImportExportMixin
 from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import models
+from . import models, services
 from .forms import MAX_NOTE
 from .models import (
     Assessment,
@@ -50,7 +50,7 @@ from .resources import (
     plan_digest,
     totals_line,
 )
-from .rules import can_import
+from .rules import can_import, is_admin
 from .sheets import CommuneCSV, CommuneFigureResource, CommuneXLSX
 from .spreadsheets import (
     MAX_COLUMNS,
@@ -161,14 +161,25 @@ class SpreadsheetImportForm(ImportForm):
         self.fields["resource"].label = "Loại dữ liệu"
         self.fields["format"].label = "Định dạng"
         self.fields["import_file"].label = "Tệp cần nhập"
-        self.fields["import_file"].help_text = (
+        limits = (
             f"Bảng tính .xlsx hoặc tệp .csv (UTF-8), tối đa "
             f"{format_megabytes(max_bytes())}, {format_decimal(max_rows())} dòng "
-            f"(kể cả dòng trống) và {MAX_COLUMNS} cột; dòng 1 là tiêu đề cột như "
-            "tệp mẫu. "
-            "Hệ thống chỉ đọc trang tính đầu tiên và không nhận công thức, ô gộp, "
-            "macro."
+            f"(kể cả dòng trống) và {MAX_COLUMNS} cột. Hệ thống chỉ đọc trang tính "
+            "đầu tiên và không nhận macro. "
         )
+        if any(issubclass(r, CommuneFigureResource) for r in resources):
+            # Figures are read as the office layout (targets.sheets).
+            self.fields["import_file"].help_text = limits + (
+                "Nhận biểu tổng hợp của xã theo mẫu báo cáo HĐND hoặc tệp mẫu của "
+                "hệ thống: tiêu đề biểu (gộp ô cũng được), dòng trống, dòng nhóm, "
+                "dòng tổng và phần chữ ký được bỏ qua; ô công thức lấy giá trị tính "
+                "sẵn trong tệp. Ô gộp trong dòng số liệu và công thức chưa có giá "
+                "trị tính sẵn bị từ chối, có nêu rõ ô."
+            )
+        else:
+            self.fields["import_file"].help_text = limits + (
+                "Dòng 1 là tiêu đề cột như tệp mẫu; không nhận công thức và ô gộp."
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -763,11 +774,96 @@ class ReportingPeriodForm(forms.ModelForm):
         return cleaned
 
 
+class CorrectionsForm(forms.Form):
+    """One reason for reopening a quarter's approved figures for corrections; for a
+    closed quarter, the choice to reopen the quarter itself in the same step."""
+
+    reason = forms.CharField(
+        label="Lý do mở lại để sửa số liệu",
+        max_length=MAX_NOTE,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Được ghi vào lịch sử của từng số liệu (và của kỳ, nếu mở lại kỳ).",
+        error_messages={"required": "Hãy ghi lý do mở lại để sửa số liệu."},
+    )
+    reopen_period = forms.BooleanField(
+        label="Mở lại cả kỳ báo cáo (đang khóa sổ) trong cùng bước này, với lý do trên",
+        required=False,
+    )
+
+
 @admin.register(ReportingPeriod)
 class ReportingPeriodAdmin(SafeIdsMixin, SimpleHistoryAdmin):
     form = ReportingPeriodForm
     list_display = ["__str__", "data_from", "data_to", "deadline", "state", "commune"]
     list_filter = ["commune", "year", "state"]
+    actions = ["reopen_for_corrections"]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.corrections_view)
+        name = "targets_reportingperiod_corrections"
+        return [
+            path("<int:object_id>/mo-lai-de-sua/", view, name=name),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description="Mở lại để sửa số liệu (nêu lý do)")
+    def reopen_for_corrections(self, request, queryset):
+        periods = list(queryset[:2])
+        if len(periods) != 1:
+            self.message_user(
+                request,
+                "Hãy chọn đúng một kỳ báo cáo để mở lại sửa số liệu.",
+                messages.ERROR,
+            )
+            return None
+        url = reverse("admin:targets_reportingperiod_corrections", args=[periods[0].pk])
+        return HttpResponseRedirect(url)
+
+    def corrections_view(self, request, object_id):
+        """The intermediate page: one reason, then
+        services.period_reopen_for_corrections (administrators only)."""
+        if not is_admin(request.user):
+            raise PermissionDenied
+        period = ReportingPeriod.objects.filter(pk=object_id).first()
+        if period is None:
+            raise Http404
+        closed = period.state == models.PeriodState.CLOSED
+        form = CorrectionsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                count = services.period_reopen_for_corrections(
+                    request.user,
+                    period,
+                    form.cleaned_data["reason"],
+                    reopen_period=form.cleaned_data["reopen_period"],
+                )
+            except services.WorkflowError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request,
+                    f"Đã mở lại {count} số liệu đã phê duyệt của {period} để sửa"
+                    + (" (và mở lại kỳ báo cáo)" if closed else "")
+                    + ". Hãy nhập biểu đã sửa; số liệu sẽ được duyệt lại.",
+                )
+                figures = reverse("admin:targets_figure_changelist")
+                return HttpResponseRedirect(f"{figures}?period__id__exact={period.pk}")
+        approved = Figure.objects.filter(
+            period=period, state=models.WorkflowState.APPROVED
+        ).count()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Mở lại {period} để sửa số liệu",
+            "opts": self.model._meta,
+            "period": period,
+            "closed": closed,
+            "approved": approved,
+            "form": form,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/targets/reportingperiod/corrections.html", context
+        )
 
     def save_model(self, request, obj, form, change):
         reason = form.cleaned_data.get("reason")

@@ -318,6 +318,14 @@ class CommuneLayoutTests(ImportTestCase):
         self.assertEqual((q4.value, q4.kind), (Decimal(41), FigureKind.ESTIMATE))
 
 
+    def test_the_upload_form_says_what_each_resource_accepts(self):
+        figures = self.client.get("/admin/targets/figure/import/")
+        self.assertContains(figures, "ô công thức lấy giá trị tính sẵn")
+        self.assertNotContains(figures, "không nhận công thức")
+        targets = self.client.get("/admin/targets/target/import/")
+        self.assertContains(targets, "không nhận công thức và ô gộp")
+
+
 class ReadingTests(ImportTestCase):
     def test_text_folds_alike_in_nfc_nfd_and_any_case(self):
         self.assertEqual(
