@@ -46,6 +46,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from .models import (
     QUARTER_NAMES,
+    Area,
     Combine,
     Figure,
     FigureKind,
@@ -75,6 +76,7 @@ PORTAL_KEYS = {"so nghi quyet", "ma chi tieu", "nam", "quy", "so lieu"}
 HEADER_SEARCH_ROWS = 40
 
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+ROMAN_NUMERALS = ("I", "II", "III", "IV", "V", "VI")
 QUARTER_WORD = re.compile(r"\bquy\s*(iv|iii|ii|i|[1-4])\b")
 YEAR_WORD = re.compile(r"\b(20\d\d)\b")
 MONTHS_WORD = re.compile(r"\b(3|6|9|12)\s*thang\b")
@@ -1089,8 +1091,10 @@ def figure_template(resolution: Resolution | None = None) -> tuple[bytes, str]:
     year = period.year if period else resolution.plan_year
     quarter = period.quarter if period else 1
     label = f"QUÝ {QUARTER_NAMES[quarter]}/{year}"
-    targets = Target.objects.filter(indicator__resolution=resolution).order_by(
-        "indicator__number", "order", "code"
+    targets = (
+        Target.objects.filter(indicator__resolution=resolution)
+        .select_related("indicator")
+        .order_by("indicator__number", "order", "code")
     )
     headers = [
         "TT",
@@ -1123,17 +1127,36 @@ def figure_template(resolution: Resolution | None = None) -> tuple[bytes, str]:
         error="Chọn “Thực hiện” hoặc “Ước thực hiện”.",
     )
     sheet.add_data_validation(kinds)
+    # The council report's rows: an area heading (I. KINH TẾ), an indicator heading
+    # where it has several targets ((2) and its text), then the targets, TT being
+    # the indicator's number or the target's code. Headings have no unit, plan or
+    # value: the import lists them as skipped.
+    by_area: dict[str, dict] = {}
+    for target in targets:
+        indicator = target.indicator
+        by_area.setdefault(indicator.area, {}).setdefault(indicator, []).append(target)
+    italic = Font(italic=True)
     row = 4
-    for number, target in enumerate(targets, start=1):
+    for area_number, area in enumerate((a for a in Area.values if a in by_area), 1):
         row += 1
-        sheet.cell(row, 1, number)
-        code = sheet.cell(row, 2, target.code)
-        code.data_type = "s"
-        sheet.cell(row, 3, target.name)
-        sheet.cell(row, 4, target.unit)
-        plan = sheet.cell(row, 5, target.target_value)
-        plan.number_format = "#,##0.####"
-        sheet.cell(row, 7, FigureKind.ACTUAL.label)
+        sheet.cell(row, 1, ROMAN_NUMERALS[area_number - 1]).font = bold
+        sheet.cell(row, 3, Area(area).label.upper()).font = bold
+        for indicator, items in by_area[area].items():
+            if len(items) > 1:
+                row += 1
+                sheet.cell(row, 1, str(indicator.number)).font = italic
+                sheet.cell(row, 3, indicator.text).font = italic
+            for target in items:
+                row += 1
+                tt = str(indicator.number) if len(items) == 1 else target.code
+                sheet.cell(row, 1, tt).data_type = "s"
+                code = sheet.cell(row, 2, target.code)
+                code.data_type = "s"
+                sheet.cell(row, 3, target.name)
+                sheet.cell(row, 4, target.unit)
+                plan = sheet.cell(row, 5, target.target_value)
+                plan.number_format = "#,##0.####"
+                sheet.cell(row, 7, FigureKind.ACTUAL.label)
     if row > 4:
         kinds.add(f"G5:G{row}")
     for letter, width in zip("ABCDEFGH", (5, 10, 60, 12, 14, 16, 16, 40), strict=True):

@@ -68,8 +68,18 @@ class TemplateTests(ImportTestCase):
         headers = [c.value for c in sheet[4]]
         self.assertEqual(headers[:4], ["TT", "Mã chỉ tiêu", "Chỉ tiêu", "ĐVT"])
         self.assertEqual(len(sheet.data_validations.dataValidation), 1)
-        rows = {row[1]: row for row in sheet.iter_rows(min_row=5, values_only=True)}
+        every = list(sheet.iter_rows(min_row=5, values_only=True))
+        rows = {row[1]: row for row in every if row[1] is not None}
         self.assertEqual(len(rows), len(self.targets))
+        # The council layout's headings: areas (I. KINH TẾ…) and the indicators
+        # with several targets ((2) and its text), with no code, unit or plan.
+        headings = [(row[0], row[2]) for row in every if row[1] is None]
+        self.assertEqual(
+            [h for h in headings if h[0] in ("I", "II", "III")],
+            [("I", "KINH TẾ"), ("II", "XÃ HỘI"), ("III", "MÔI TRƯỜNG")],
+        )
+        self.assertIn("2", [h[0] for h in headings])
+        self.assertEqual((rows["2a"][0], rows["1"][0]), ("2a", "1"))
         self.assertEqual(Decimal(str(rows["2a"][4])), Decimal("3865.28"))
         quarter = int(response["Content-Disposition"].split("-quy-")[1][0])
         # Fill two figures and upload.
@@ -92,6 +102,12 @@ class TemplateTests(ImportTestCase):
         self.assertEqual(stored["6c"].kind, FigureKind.ESTIMATE)
         self.assertEqual(stored["6c"].value, Decimal("15.5"))
         self.assertEqual(stored["2a"].period.quarter, quarter)
+        skipped = "\n".join(preview.context["proposal"]["p"].skipped)
+        self.assertIn("tiêu đề nhóm “KINH TẾ”", skipped)
+        # The same file again: 0 changes.
+        again = self.preview(stream.getvalue(), "mau.xlsx")
+        totals = again.context["result"].totals
+        self.assertEqual((totals["new"], totals["update"], totals["skip"]), (0, 0, 2))
 
 
 class CorrectionTests(ImportTestCase):
