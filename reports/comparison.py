@@ -21,7 +21,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from targets.models import QUARTER_NAMES, Area, Comparison
-from targets.numbers import format_decimal
+from targets.numbers import format_decimal, unit_suffix
 from targets.progress import (
     FINAL_STATUSES,
     SUMMARY_ORDER,
@@ -61,10 +61,7 @@ def vn_date(day: datetime.date) -> str:
 
 def with_unit(value: Decimal | None, unit: str) -> str:
     """'16,5%', '235 người': no space before a percent sign."""
-    text = format_decimal(value)
-    if not unit:
-        return text
-    return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
+    return format_decimal(value) + unit_suffix(unit)
 
 
 def plan_words(comparison: str, plan: Decimal, unit: str) -> str:

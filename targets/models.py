@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from .fields import CleanCharField, CleanTextField
-from .numbers import MAX_INTEGER_DIGITS, format_decimal
+from .numbers import MAX_INTEGER_DIGITS, format_decimal, unit_suffix
 
 # Figures and target values: up to 11 digits before the point and 4 after, 15 in all:
 # what SQLite (which keeps a decimal as a float) returns exactly. A target says how
@@ -400,9 +400,8 @@ class Target(models.Model):
             bound = f"không nhỏ hơn {format_decimal(low)}"
         else:
             bound = f"không lớn hơn {format_decimal(high)}"
-        unit = f" {self.unit}" if self.unit else ""
         return (
-            f"Chỉ tiêu {self.code} chỉ nhận giá trị {bound}{unit}; "
+            f"Chỉ tiêu {self.code} chỉ nhận giá trị {bound}{unit_suffix(self.unit)}; "
             f"{format_decimal(value)} nằm ngoài khoảng đó."
         )
 

@@ -419,6 +419,13 @@ def format_decimal(
     return sign + grouped + ("," + frac if frac else "")
 
 
+def unit_suffix(unit: str) -> str:
+    """The unit as it follows a number: "%" with no space before it, " tấn"."""
+    if not unit:
+        return ""
+    return unit if unit.startswith("%") else f" {unit}"
+
+
 def format_megabytes(size: int) -> str:
     """A file size for a message: "6 MB", "1,5 MB" (to a tenth, half up)."""
     tenths = Decimal(size) / Decimal(1024 * 1024)

@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 
 from reports import reporting
-from targets.numbers import format_decimal
+from targets.numbers import format_decimal, unit_suffix
 from targets.progress import SUMMARY_ORDER
 
 register = template.Library()
@@ -73,6 +73,4 @@ def signed(value):
 @register.filter
 def unit_after(unit):
     """The unit as it follows a number: '%' with no space before it, ' tấn'."""
-    if not unit:
-        return ""
-    return unit if unit.startswith("%") else f" {unit}"
+    return unit_suffix(unit)

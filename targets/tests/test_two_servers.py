@@ -207,7 +207,8 @@ def portal(servers):
     clerk.password = hasher.encode(PASSWORD, hasher.salt())
     clerk.save(update_fields=["password"])
     q4 = ReportingPeriod.objects.get(year=2025, quarter=4)
-    targets = [Target.objects.get(code="2a"), Target.objects.get(code="10a")]
+    # 10b (new forest, ha) takes any size; 10a is a share, bounded at 100.
+    targets = [Target.objects.get(code="2a"), Target.objects.get(code="10b")]
     browsers = [Browser(port) for port in ports for _ in range(CLIENTS_PER_SERVER)]
     # Each browser its own session; logging in (password hashing) in parallel.
     logins = [threading.Thread(target=b.login, args=("kinhte",)) for b in browsers]
