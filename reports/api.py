@@ -475,6 +475,7 @@ def period_figures(request, period_id):
             submit=data.validated_data["submit"],
             today=timezone.localdate(),
             via=VIA_API,
+            confirmed={row["target"] for row in rows_in if row["confirm"]},
         )
     except BadPost:
         raise exceptions.ValidationError(

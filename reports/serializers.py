@@ -232,6 +232,12 @@ class FigureInputSerializer(serializers.Serializer):
         },
         help_text="Phiên bản số liệu bạn bắt đầu sửa (0 nếu chưa có số liệu).",
     )
+    confirm = serializers.BooleanField(
+        default=False,
+        error_messages=VI_ERRORS,
+        help_text="true: xác nhận số liệu bất thường khi gửi duyệt, như ô “Xác nhận” "
+        "của trang nhập số liệu.",
+    )
 
 
 class EntryInputSerializer(serializers.Serializer):

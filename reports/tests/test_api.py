@@ -339,6 +339,18 @@ class TokenWriteTests(ApiTestCase):
         figure = Figure.objects.get(target=self.grain, period=self.q4)
         self.assertEqual(figure.state, WorkflowState.DRAFT)
 
+    def test_an_unusual_value_is_sent_only_once_confirmed(self):
+        row = self.grain_row("1", note="Mất mùa do lũ quét")
+        response = self.post_figures([row], submit=True)
+        self.assertEqual(response.status_code, 400, response.content)
+        fields = [e["field"] for e in self.errors(response)]
+        self.assertEqual(fields, ["figures[0].confirm"])
+        row = self.grain_row("1", note="Mất mùa do lũ quét") | {"confirm": True}
+        response = self.post_figures([row], submit=True)
+        self.assertEqual(response.status_code, 200, response.content)
+        figure = Figure.objects.get(target=self.grain, period=self.q4)
+        self.assertEqual(figure.state, WorkflowState.SUBMITTED)
+
     def test_a_stale_version_is_a_conflict_naming_the_stored_value(self):
         self.assertEqual(self.post_figures([self.grain_row("1000")]).status_code, 200)
         response = self.post_figures([self.grain_row("1200", version=0)])
