@@ -32,7 +32,7 @@ def test_the_public_page_works_without_javascript(browser_page, settings, chromi
     bp.page.wait_for_load_state()
     assert "/cong-khai/" in bp.page.url
     assert bp.page.locator("tr[data-status]").count() == 32
-    bp.page.click("a:has-text(\"Tổng sản lượng lương thực có hạt\")")
+    bp.page.click('a:has-text("Tổng sản lượng lương thực có hạt")')
     bp.page.wait_for_url("**/cong-khai/chi-tieu/**")
     assert bp.page.locator("svg.chart").count() == 1
     assert bp.console_errors == []
