@@ -212,12 +212,14 @@ def read_integer(value: object, *, roman: bool = False) -> int | None:
 class IntegerWidget(Widget):
     """Whole numbers, read the same in every language (the library's widget is not)."""
 
-    def __init__(self, *, roman: bool = False) -> None:
+    def __init__(self, *, roman: bool = False, default: int | None = None) -> None:
         self.roman = roman
+        self.default = default
         super().__init__(coerce_to_string=True)
 
     def clean(self, value, row=None, **kwargs) -> int | None:
-        return read_integer(value, roman=self.roman)
+        number = read_integer(value, roman=self.roman)
+        return self.default if number is None else number
 
     def render(self, value, obj=None, **kwargs):
         if value is None:
@@ -342,8 +344,14 @@ class Lookups:
     transaction) the periods are read FOR UPDATE: no period closes under the import.
     """
 
-    def __init__(self, *, lock_periods: bool = False) -> None:
+    def __init__(self, *, lock_periods: bool = False, targets=None) -> None:
         self.lock_periods = lock_periods
+        if targets is not None:
+            # Already read by the caller (targets.sheets), with their indicator,
+            # resolution and commune: not read a second time.
+            self.__dict__["targets"] = {
+                (t.indicator.resolution_id, key_text(t.code)): t for t in targets
+            }
 
     @cached_property
     def resolutions(self) -> dict[str, list[Resolution]]:
@@ -802,27 +810,34 @@ class TargetResource(KhoenOnResource):
     )
     code = Computed(TARGET_CODE, lambda t: t.code, KeyWidget())
     indicator = _field("indicator", "Số chỉ tiêu", IndicatorWidget())
-    order = _field("order", "Thứ tự", IntegerWidget())
+    # An empty cell takes the model's default (the path: "Tiến dần từ điểm xuất phát").
+    order = _field("order", "Thứ tự", IntegerWidget(default=0))
     name = _field("name", "Tên chỉ tiêu cụ thể", TextWidget())
     unit = _field("unit", "Đơn vị tính", KeyWidget())
     target_value = _decimal("target_value", "Kế hoạch")
     comparison = _field("comparison", "Cách so sánh", ChoiceWidget(Comparison))
     combine = _field("combine", "Cách cộng các quý", ChoiceWidget(Combine))
-    path = _field("path", "Lộ trình kỳ vọng", ChoiceWidget(ExpectedPath))
+    path = _field(
+        "path",
+        "Lộ trình kỳ vọng",
+        ChoiceWidget(ExpectedPath, default=ExpectedPath.FROM_START),
+    )
     baseline = _decimal("baseline", "Điểm xuất phát")
+    min_value = _decimal("min_value", "Giới hạn nhỏ nhất")
+    max_value = _decimal("max_value", "Giới hạn lớn nhất")
     decimal_places = _field(
-        "decimal_places", "Số chữ số thập phân tối đa", IntegerWidget()
+        "decimal_places", "Số chữ số thập phân tối đa", IntegerWidget(default=2)
     )
     allows_negative = _field(
         "allows_negative", "Cho phép số âm", YesNoWidget(default=False)
     )
     window_start_year = _field("window_start_year", "Tính từ năm", IntegerWidget())
     window_start_quarter = _field(
-        "window_start_quarter", "Tính từ quý", IntegerWidget(roman=True)
+        "window_start_quarter", "Tính từ quý", IntegerWidget(roman=True, default=1)
     )
     window_end_year = _field("window_end_year", "Đến năm", IntegerWidget())
     window_end_quarter = _field(
-        "window_end_quarter", "Đến quý", IntegerWidget(roman=True)
+        "window_end_quarter", "Đến quý", IntegerWidget(roman=True, default=4)
     )
     profile_q1 = _decimal("profile_q1", "Tỷ trọng quý I (%)", 2, False)
     profile_q2 = _decimal("profile_q2", "Tỷ trọng quý II (%)", 2, False)
@@ -845,6 +860,8 @@ class TargetResource(KhoenOnResource):
             "combine",
             "path",
             "baseline",
+            "min_value",
+            "max_value",
             "decimal_places",
             "allows_negative",
             "window_start_year",
@@ -1122,7 +1139,9 @@ class FigureBatchResource(FigureResource):
             if problems:
                 return self.rejected(problems)
             self.before_import(dataset)
-            self.lookups = Lookups(lock_periods=not dry_run)
+            self.lookups = Lookups(
+                lock_periods=not dry_run, targets=kwargs.get("known_targets")
+            )
             result = self.get_result_class()()
             result.diff_headers = self.get_diff_headers()
             result.total_rows = len(dataset)
