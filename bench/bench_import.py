@@ -192,11 +192,27 @@ def main() -> None:
         action="store_true",
         help="also time the library's per-row path once (about a minute)",
     )
+    parser.add_argument(
+        "--commune-only",
+        action="store_true",
+        help="only the commune-layout case (g) and its openpyxl read",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
         setup_django(Path(folder))
         run(args)
+
+
+def clear_figures() -> None:
+    """Plain DELETEs: the ORM's delete would write a history row per figure."""
+    from django.db import connection
+
+    from targets.models import Figure
+
+    with connection.cursor() as cursor:
+        for model in (Figure.history.model, Figure):
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
 
 
 def run(args) -> None:
@@ -207,16 +223,16 @@ def run(args) -> None:
     from targets.spreadsheets import SafeXLSX, SpreadsheetRejected
 
     user = build_data()
+    if args.commune_only:
+        print(f"database: {connection.vendor}; rows: {args.rows:,}; runs: {args.runs}")
+        commune_layout(args, user, clear_figures)
+        return
     rows = figure_rows(args.rows)
     data = workbook(rows)
     print(f"database: {connection.vendor}; rows: {args.rows:,}; runs: {args.runs}")
     print(f"file: {len(data) / 1024 / 1024:.2f} MB xlsx written by openpyxl")
 
-    def clear():
-        # Plain DELETEs: the ORM's delete would write a history row per figure.
-        with connection.cursor() as cursor:
-            for model in (Figure.history.model, Figure):
-                cursor.execute(f"DELETE FROM {model._meta.db_table}")
+    clear = clear_figures
 
     def batched(content=data, dry_run=False, with_diff=False):
         def go():
@@ -264,6 +280,8 @@ def run(args) -> None:
         f"(e) admin preview (dry run, with the per-cell diff): {preview_s:.3f} s  "
         f"ratio {preview_s / read_s:.1f}×"
     )
+
+    commune_layout(args, user, clear)
 
     if args.per_row:
         clear()
@@ -319,6 +337,128 @@ def run(args) -> None:
             f"  {name:<40} {seconds * 1000:8.1f} ms  ({code}; "
             f"{seconds / import_s * 100:.1f}% of the import)"
         )
+
+
+OFFICE_NUMBER = "98/NQ-HĐND"
+
+
+def office_data(count: int):
+    """A second resolution, for the plan year 2025, with `count` targets: an office
+    sheet has one row per target, so 10,000 rows need 10,000 targets."""
+    import datetime
+
+    from targets.models import Commune, Indicator, Resolution, Target
+
+    commune = Commune.objects.get()
+    resolution = Resolution.objects.create(
+        commune=commune,
+        number=OFFICE_NUMBER,
+        title="Nghị quyết thử tải biểu văn phòng",
+        council="HĐND xã thử",
+        term="XXI",
+        session="Kỳ họp thứ hai",
+        adopted_on=datetime.date(2025, 1, 1),
+        effective_on=datetime.date(2025, 1, 1),
+        plan_year=2025,
+        covers_from=datetime.date(2025, 1, 1),
+        covers_to=datetime.date(2025, 12, 31),
+    )
+    indicator = Indicator.objects.create(
+        resolution=resolution, number=1, area="economy", text="Chỉ tiêu thử"
+    )
+    Target.objects.bulk_create(
+        (
+            Target(
+                indicator=indicator,
+                code=f"9v{i}",
+                order=i,
+                name=f"Sản lượng thử của văn phòng số {i}",
+                unit="tấn",
+                target_value=Decimal(1000),
+                comparison="at_least",
+                combine="sum",
+                path="from_start",
+                window_start_year=2025,
+                window_end_year=2025,
+                clause="Thử",
+            )
+            for i in range(count)
+        ),
+        batch_size=1000,
+    )
+
+
+def office_workbook(count: int) -> bytes:
+    """The commune's own layout: a merged title naming the period and the
+    resolution, a blank row, Vietnamese headers, a heading every 500 rows, text
+    decimals, notes with stray spaces, and a footer."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A1"] = (
+        "BIỂU TỔNG HỢP KẾT QUẢ THỰC HIỆN CHỈ TIÊU QUÝ III/2025 "
+        f"(Nghị quyết {OFFICE_NUMBER})"
+    )
+    sheet.merge_cells("A1:F1")
+    sheet.append([])
+    sheet.append(
+        ["TT", "Chỉ tiêu", "ĐVT", "Kế hoạch 2025", "Thực hiện quý III", "Ghi chú"]
+    )
+    for i in range(count):
+        if i % 500 == 0:
+            sheet.append([f"Nhóm {i // 500 + 1}", "NHÓM CHỈ TIÊU THỬ"])
+        value = f"{i % 900},{i % 100:02d}" if i % 2 else i % 900
+        note = "  ghi   chú " if i % 3 == 0 else None
+        sheet.append(
+            [i + 1, f"Sản lượng thử của văn phòng số {i}", "tấn", 1000, value, note]
+        )
+    sheet.append([None, "Người lập biểu"])
+    stream = io.BytesIO()
+    book.save(stream)
+    return stream.getvalue()
+
+
+def commune_layout(args, user, clear) -> None:
+    """(g) The commune's own layout (targets.sheets) through the admin's resource:
+    the grid read (every bound of spreadsheets.read_grid, merged title, cached
+    formulas), the mapping proposal, then the batched import."""
+    from targets.models import Figure
+    from targets.resources import totals_line
+    from targets.sheets import CommuneFigureResource, CommuneXLSX
+
+    office_data(args.rows)
+    data = office_workbook(args.rows)
+    read_s, count = timed(lambda: openpyxl_read(data), args.runs)
+
+    def go(dry_run=False, with_diff=False):
+        def run_once():
+            dataset = CommuneXLSX().create_dataset(data)
+            return CommuneFigureResource().import_data(
+                dataset, dry_run=dry_run, user=user, with_diff=with_diff
+            )
+
+        return run_once
+
+    import_s, result = timed(go(), args.runs, reset=clear)
+    problems = result.proposal.problems
+    assert not problems and not result.has_errors(), problems[:5]
+    assert Figure.objects.filter(target__code__startswith="9v").count() == args.rows
+    print(
+        f"\n(g) commune layout, {args.rows:,} figure rows "
+        f"({len(data) / 1024 / 1024:.2f} MB; openpyxl read {read_s:.3f} s, "
+        f"{count:,} rows):"
+    )
+    print(
+        f"    import (read + mapping + batched writes): {import_s:.3f} s  "
+        f"[{totals_line(result)}]  ratio {import_s / read_s:.1f}×"
+    )
+    clear()
+    preview_s, result = timed(go(dry_run=True, with_diff=True), args.runs)
+    print(
+        f"    admin preview (dry run, mapping and diff): {preview_s:.3f} s  "
+        f"ratio {preview_s / read_s:.1f}×"
+    )
 
 
 def _with_part(data: bytes, name: str, content: bytes) -> bytes:
