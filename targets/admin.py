@@ -1037,7 +1037,7 @@ class UserAdmin(SafeIdsMixin, auth_admin.UserAdmin):
 
 
 @admin.register(models.ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(SafeIdsMixin, admin.ModelAdmin):
     """Named API tokens: the administrator issues one to a user and sees its secret
     once, on the page after saving; the list says when each was last used; revoking
     one leaves the user's other tokens working."""

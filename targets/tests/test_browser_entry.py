@@ -54,6 +54,9 @@ def test_a_clerk_enters_and_submits_a_quarter_and_the_approver_approves(browser_
     approver.goto(f"/duyet/{q4.pk}/")
     assert "1.000,5" in approver.page.inner_text("main")
     approver.screenshot("review-before-approval")
+    # Nothing is ticked for the approver: choosing everything is a deliberate act.
+    approver.page.get_by_role("button", name="Chọn tất cả").first.click()
+    approver.page.wait_for_load_state()
     approver.page.click("button[value=approve]")
     approver.page.wait_for_load_state()
     assert "Đã phê duyệt" in approver.page.inner_text("main")
