@@ -258,6 +258,8 @@ def demo_load(path: Path, today: datetime.date) -> None:
             user.set_password(data["password"])
         superuser = row.get("superuser", False)
         user.is_staff = user.is_superuser = superuser
+        # So that `send_reminders` has someone to write to under `make run`.
+        user.email = f"{row['username']}@{data['email_domain']}"
         user.save()
         user.groups.set([groups[row["group"]]])
         for name in row.get("bodies", []):
