@@ -317,7 +317,6 @@ class CommuneLayoutTests(ImportTestCase):
         q4 = Figure.objects.get(period__quarter=4)
         self.assertEqual((q4.value, q4.kind), (Decimal(41), FigureKind.ESTIMATE))
 
-
     def test_the_upload_form_says_what_each_resource_accepts(self):
         figures = self.client.get("/admin/targets/figure/import/")
         self.assertContains(figures, "ô công thức lấy giá trị tính sẵn")
