@@ -59,14 +59,14 @@ def vn_date(day: datetime.date) -> str:
     return f"ngày {day.day:02d} tháng {month} năm {day.year}"
 
 
-def with_unit(value: Decimal | None, unit: str) -> str:
+def with_unit(value: Decimal | None, unit: str, places: int | None = None) -> str:
     """'16,5%', '235 người': no space before a percent sign."""
-    return format_decimal(value) + unit_suffix(unit)
+    return format_decimal(value, places) + unit_suffix(unit)
 
 
-def plan_words(comparison: str, plan: Decimal, unit: str) -> str:
+def plan_words(comparison: str, plan: Decimal, unit: str, places: int = 0) -> str:
     """The plan as the resolution words it: 'kế hoạch giảm xuống còn 15,99%'."""
-    amount = with_unit(plan, unit)
+    amount = with_unit(plan, unit, places)
     return {
         Comparison.AT_MOST: f"kế hoạch giảm xuống còn {amount}",
         Comparison.ABOVE: f"kế hoạch trên {amount}",
@@ -101,6 +101,7 @@ class Row:
     code: str = ""
     target_id: int | None = None
     comparison: str = ""
+    plan_places: int = 0  # the decimals the resolution writes the plan with
 
     @property
     def status(self) -> Status | None:
@@ -365,7 +366,8 @@ def _shortfall(row: Row, what: str) -> str:
     else:
         value = p.value if p.is_final else row.estimate
         done = f"{what} {with_unit(value, row.unit)}"
-    return f"{row.name} ({done}, {plan_words(row.comparison, row.plan, row.unit)})"
+    plan = plan_words(row.comparison, row.plan, row.unit, row.plan_places)
+    return f"{row.name} ({done}, {plan})"
 
 
 def target_row(item: TargetProgress, tt: str, quarters) -> Row:
@@ -383,6 +385,7 @@ def target_row(item: TargetProgress, tt: str, quarters) -> Row:
         code=target.code,
         target_id=target.pk,
         comparison=target.comparison,
+        plan_places=target.plan_decimal_places,
     )
 
 

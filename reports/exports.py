@@ -50,21 +50,24 @@ def put_text(cell, text: str, font=NORMAL, alignment=WRAP):
     return cell
 
 
-def number_format(value: Decimal, suffix: str = "") -> str:
+def number_format(value: Decimal, suffix: str = "", places: int = 0) -> str:
     """Each number with the decimals it has: 95,5 not 95,50, 9 not 9,00 (Excel
-    shows the reader's separators: 3.865,28 on a Vietnamese system)."""
+    shows the reader's separators: 3.865,28 on a Vietnamese system); at least
+    `places` (a plan written "32,0")."""
     exponent = value.normalize().as_tuple().exponent
-    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    places = max(places, -exponent if isinstance(exponent, int) else 0)
     fmt = "#,##0" + ("." + "0" * places if places else "")
     return fmt + (f'"{suffix}"' if suffix else "")
 
 
-def put_number(cell, value: Decimal | None, suffix: str = "", signed=False):
+def put_number(
+    cell, value: Decimal | None, suffix: str = "", signed=False, places: int = 0
+):
     if value is None:
         cell.value = None
     else:
         cell.value = value
-        fmt = number_format(value, suffix)
+        fmt = number_format(value, suffix, places)
         # A gap shows its sign: +0,51.
         cell.number_format = f"+{fmt};-{fmt};0" if signed else fmt
     cell.font = NORMAL
@@ -174,7 +177,7 @@ def _cells(ws, r: int, row, columns: int) -> None:
         return
     put_text(ws.cell(r, 2), row.name)
     put_text(ws.cell(r, 3), row.unit, alignment=CENTRE)
-    put_number(ws.cell(r, 4), row.plan)
+    put_number(ws.cell(r, 4), row.plan, places=row.plan_places)
     for offset, (value, estimated) in enumerate(row.cells):
         put_number(ws.cell(r, 5 + offset), value, " (ư)" if estimated else "")
     col = 5 + len(row.quarters)

@@ -328,7 +328,7 @@ def svg_chart(target, points, forecast: Decimal | None) -> str:
         '<text class="p" x="{tx}" y="{pty}">KH {plan}</text></svg>',
         w=CHART_W,
         h=CHART_H,
-        label=f"Biểu đồ {target.code}: kế hoạch {format_decimal(target.target_value)}",
+        label=f"Biểu đồ {target.code}: kế hoạch {target.plan_text}",
         l=PLOT_LEFT,
         r=CHART_W - PLOT_RIGHT,
         base=y(low),
@@ -336,7 +336,7 @@ def svg_chart(target, points, forecast: Decimal | None) -> str:
         py=plan_y,
         tx=4,
         pty=f"{Decimal(plan_y) + 4:.1f}",
-        plan=format_decimal(target.target_value),
+        plan=target.plan_text,
     )
 
 

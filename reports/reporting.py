@@ -263,7 +263,7 @@ def target_line(item: TargetProgress, url: str | None) -> TargetLine:
         item=item,
         url=url,
         value="–" if p.value is None else format_decimal(p.value) + _estimated(p),
-        plan=format_decimal(item.target.target_value),
+        plan=item.target.plan_text,
         versus=versus_plan(item),
         badge=status_badge(p.status),
         bar=progress_bar(bar_percent(item), p.status),

@@ -137,7 +137,7 @@ class SafeIdsMixin:
 
 @admin.display(description="kế hoạch", ordering="target_value")
 def planned(obj):
-    return format_decimal(obj.target_value)
+    return obj.plan_text
 
 
 @admin.display(description="số liệu", ordering="value")

@@ -233,6 +233,10 @@ class Target(models.Model):
     decimal_places = models.PositiveSmallIntegerField(
         "số chữ số thập phân tối đa", default=2
     )
+    # "32,0 ha" in the text: the plan is shown with the decimals it was written with.
+    plan_decimal_places = models.PositiveSmallIntegerField(
+        "số chữ số thập phân của kế hoạch (như văn bản)", default=0
+    )
     allows_negative = models.BooleanField(
         "cho phép số âm",
         default=False,
@@ -300,6 +304,10 @@ class Target(models.Model):
             models.CheckConstraint(
                 condition=Q(decimal_places__lte=VALUE_DECIMAL_PLACES),
                 name="target_decimal_places_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(plan_decimal_places__lte=VALUE_DECIMAL_PLACES),
+                name="target_plan_decimal_places_range",
             ),
             models.CheckConstraint(
                 condition=Q(allows_negative=True) | Q(target_value__gte=0),
@@ -404,6 +412,11 @@ class Target(models.Model):
             f"Chỉ tiêu {self.code} chỉ nhận giá trị {bound}{unit_suffix(self.unit)}; "
             f"{format_decimal(value)} nằm ngoài khoảng đó."
         )
+
+    @property
+    def plan_text(self) -> str:
+        """The plan as the resolution writes it: "3.865,28", "32,0", "85"."""
+        return format_decimal(self.target_value, self.plan_decimal_places)
 
     @property
     def profile(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:

@@ -92,11 +92,17 @@ def period_ensure(commune: Commune, year: int, quarter: int) -> ReportingPeriod:
     return period
 
 
-@transaction.atomic
 def _decimal_or_none(text: str | None) -> Decimal | None:
     return Decimal(text) if text not in (None, "") else None
 
 
+def _places_written(text: str) -> int:
+    """Decimals as the fixture writes a number: "32.0" → 1, "85" → 0."""
+    exponent = Decimal(text).as_tuple().exponent
+    return max(0, -exponent)
+
+
+@transaction.atomic
 def resolution_load(path: Path) -> Resolution:
     """Load (or reload) a resolution from its fixture file, by natural keys.
 
@@ -150,6 +156,7 @@ def resolution_load(path: Path) -> Resolution:
                 "reading_note": t.get("reading_note", ""),
                 "allows_negative": t.get("allows_negative", False),
                 "decimal_places": t.get("decimal_places", 2),
+                "plan_decimal_places": _places_written(t["target_value"]),
                 "min_value": _decimal_or_none(t.get("min_value")),
                 "max_value": _decimal_or_none(t.get("max_value")),
                 "baseline": Decimal(t["baseline"]) if t.get("baseline") else None,
