@@ -32,6 +32,8 @@ from targets.progress import (
     span_label,
 )
 
+from .reporting import is_overridden, override_words
+
 ROMAN = ("I", "II", "III", "IV", "V", "VI")
 
 # "Báo cáo … {kind} năm 2025", by the selected quarter of the plan year.
@@ -113,7 +115,12 @@ class Row:
 
     @property
     def overridden(self) -> bool:
-        return self.is_final and self.progress.is_overridden
+        return bool(self.progress and is_overridden(self.progress))
+
+    @property
+    def override_words(self) -> str:
+        """Who set the verdict, the computed one and why ('' when not overridden)."""
+        return override_words(self.progress) if self.progress else ""
 
     @property
     def estimate(self) -> Decimal | None:
@@ -339,12 +346,7 @@ class ComparisonReport:
         lines = []
         for row in self.target_rows:
             if row.overridden:
-                p = row.progress
-                computed = p.computed_verdict.label if p.computed_verdict else "chưa có"
-                lines.append(
-                    f"(*) {row.name}: người phê duyệt đánh giá {p.override.label} "
-                    f"(kết quả tính toán: {computed}). Lý do: {p.override_reason}"
-                )
+                lines.append(f"(*) {row.name}: {row.override_words}")
         if any(any(r.estimated) for r in self.target_rows):
             lines.append("(ư) Số ước thực hiện, chưa phải số chính thức.")
         return lines

@@ -190,6 +190,7 @@ class TargetLine:
     versus: str
     badge: str
     bar: str
+    override: str = ""  # the approver's mark and reason (override_mark), or ""
 
     @property
     def target(self):
@@ -257,6 +258,44 @@ def _estimated(progress) -> str:
     return ""
 
 
+def is_overridden(progress) -> bool:
+    """The approver's verdict is the year's result shown: an override recorded before
+    every quarter is in changes nothing shown (targets.progress.evaluate)."""
+    return progress.is_final and progress.is_overridden
+
+
+def override_words(progress) -> str:
+    """'người phê duyệt đánh giá Đạt (kết quả tính toán: Không đạt). Lý do: …', the
+    one wording of an override on every page and file; '' when there is none."""
+    if not is_overridden(progress):
+        return ""
+    computed = progress.computed_verdict
+    return (
+        f"người phê duyệt đánh giá {progress.override.label} (kết quả tính toán: "
+        f"{computed.label if computed else 'chưa có'}). Lý do: "
+        f"{progress.override_reason}"
+    )
+
+
+def override_mark(progress) -> str:
+    """(*) beside a verdict the approver set: the reason in its title (hover) and in
+    a <details> that opens on a tap (phones have no hover; no script). '' when the
+    verdict shown is the computed one."""
+    words = override_words(progress)
+    if not words:
+        return ""
+    sentence = words[:1].upper() + words[1:]
+    return format_html(
+        '<details class="override"><summary title="{}">'
+        '<span aria-hidden="true">(*)</span>'
+        '<span class="visually-hidden">Đánh giá của người phê duyệt, xem lý do'
+        "</span></summary>"
+        '<span class="override-note">(*) {}</span></details>',
+        sentence,
+        sentence,
+    )
+
+
 def target_line(item: TargetProgress, url: str | None) -> TargetLine:
     p = item.progress
     return TargetLine(
@@ -267,4 +306,5 @@ def target_line(item: TargetProgress, url: str | None) -> TargetLine:
         versus=versus_plan(item),
         badge=status_badge(p.status),
         bar=progress_bar(bar_percent(item), p.status),
+        override=override_mark(p),
     )

@@ -51,7 +51,13 @@ from targets.progress import (
 
 from . import exports
 from .comparison import build_report
-from .reporting import TargetLine, body_reports, sent_figures, target_line
+from .reporting import (
+    TargetLine,
+    body_reports,
+    override_mark,
+    sent_figures,
+    target_line,
+)
 
 # --- which resolution, which period ------------------------------------------------
 
@@ -405,6 +411,7 @@ def target(request, target_id):
                 for row in history.rows
             ],
             "chart": _chart_data(history),
+            "override": override_mark(progress),
             "window_end": quarter_label(target.window[1]),
             "form": form,
             "can_see_history": rules.can_see_history(request.user),
