@@ -23,6 +23,7 @@ from .forms import (
 from .models import (
     QUARTER_NAMES,
     Area,
+    Assessment,
     Evidence,
     Figure,
     FigureKind,
@@ -37,7 +38,7 @@ from .models import (
 from .numbers import format_decimal_input
 from .plausibility import flags_for
 from .progress import TargetSpec, evaluate
-from .reminders import approver_notice, missing_figures
+from .reminders import approver_notice, clerk_notice, missing_figures
 from .services import (
     RowErrors,
     WorkflowError,
@@ -300,6 +301,7 @@ def entry_period(request, period_id):
             )
 
     rows = _entry_rows(period, targets, figure_rows, plan, is_open, confirmed)
+    reminders = clerk_notice(request.user, today)
     task_list = _task_rows(period, tasks, task_rows)
     # After a refusal: every row that needs the clerk, returned ones first, with a
     # link to each; the page moves focus there.
@@ -324,6 +326,7 @@ def entry_period(request, period_id):
             "task_statuses": TaskStatus.choices,
             "evidence_accept": evidence_files.ACCEPT,
             "problems": problems,
+            "reminders": reminders,
             "returned_count": sum(
                 1 for r in [*rows, *task_list] if r["state"] == WorkflowState.RETURNED
             ),
@@ -351,6 +354,10 @@ def _entry_rows(period, targets, posted_rows, plan=None, is_open=True, confirmed
         figure__period=period, figure__target_id__in=targets
     ).order_by("uploaded_at", "pk"):
         files.setdefault(item.figure_id, []).append(item)
+    overrides = {
+        a.target_id: a
+        for a in Assessment.objects.filter(period=period, target_id__in=targets)
+    }
     posted = {r.target_id: r for r in posted_rows or []}
     explain = plan.explain if plan else {}
     confirm = plan.confirm if plan else {}
@@ -392,7 +399,14 @@ def _entry_rows(period, targets, posted_rows, plan=None, is_open=True, confirmed
                 "figure": current,
                 "state": getattr(current, "state", ""),
                 "earlier": earlier,
-                "progress": evaluate(spec, values, period.key, estimates=estimates),
+                "progress": evaluate(
+                    spec,
+                    values,
+                    period.key,
+                    override=getattr(overrides.get(pk), "verdict", None),
+                    override_reason=getattr(overrides.get(pk), "reason", ""),
+                    estimates=estimates,
+                ),
                 "posted": typed,
                 "errors": errors,
                 "value_errors": typed.errors if typed else [],
