@@ -378,3 +378,19 @@ def static_bytes(url: str) -> bytes:
     path = finders.find(url.removeprefix("/static/"))
     with open(path, "rb") as handle:
         return handle.read()
+
+
+class PublishingLinkTests(EntryTestCase):
+    def test_the_approver_and_the_administrator_find_the_publishing_page(self):
+        users = {
+            self.approver: True,
+            self.admin: True,
+            self.delegate: False,
+            self.clerk: False,
+        }
+        for person, shown in users.items():
+            with self.subTest(user=person.username):
+                self.client.force_login(person)
+                page = self.client.get("/tong-quan-nghi-quyet/")
+                check = self.assertContains if shown else self.assertNotContains
+                check(page, 'href="/cong-bo/"')
