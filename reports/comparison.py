@@ -29,10 +29,11 @@ from targets.progress import (
     ResolutionProgress,
     Status,
     TargetProgress,
+    quarter_label,
     span_label,
 )
 
-from .reporting import is_overridden, override_words
+from .reporting import is_overridden, lead_name, missing_at_close, override_words
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI")
 
@@ -159,6 +160,8 @@ class ComparisonReport:
     rows: tuple[Row, ...]
     reported: tuple[tuple[int, int], ...]
     indicators: int
+    # A closed quarter's targets with no approved figure (missing_at_close).
+    missing: tuple[TargetProgress, ...] = ()
 
     @property
     def resolution(self):
@@ -341,6 +344,18 @@ class ComparisonReport:
         return lines
 
     @property
+    def missing_line(self) -> str:
+        """'Chưa có số liệu được phê duyệt quý III/2025 (kỳ đã khóa sổ): 2a (Phòng
+        Kinh tế), 6a (…).' when the selected quarter was closed without them."""
+        if not self.missing:
+            return ""
+        listed = ", ".join(f"{i.target.code} ({lead_name(i)})" for i in self.missing)
+        return (
+            f"Chưa có số liệu được phê duyệt {quarter_label(self.period.key)} "
+            f"(kỳ đã khóa sổ): {listed}."
+        )
+
+    @property
     def notes(self) -> list[str]:
         """One line per year's verdict the approver set, with the computed one."""
         lines = []
@@ -425,4 +440,5 @@ def build_report(
         rows=tuple(rows),
         reported=tuple(reported),
         indicators=len({i.target.indicator_id for i in progress.items}),
+        missing=tuple(missing_at_close(progress)),
     )

@@ -125,7 +125,8 @@ def report_xlsx(report: ComparisonReport) -> bytes:
                     ws.cell(row_number, col).fill = AREA_FILL
 
     row_number += 2
-    for text in [report.paragraph, *report.shortfalls, *report.notes]:
+    missing = [report.missing_line] if report.missing_line else []
+    for text in [report.paragraph, *report.shortfalls, *missing, *report.notes]:
         _merged_text(ws, row_number, 1, columns, text, NORMAL, WRAP)
         ws.row_dimensions[row_number].height = 15 * (1 + len(text) // 140)
         row_number += 1

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 from django.utils.html import format_html
 
-from targets.models import Comparison, ReportingPeriod, WorkflowState
+from targets.models import Comparison, PeriodState, ReportingPeriod, WorkflowState
 from targets.numbers import format_decimal
 from targets.progress import (
     SENT_STATES,
@@ -152,6 +152,28 @@ def body_reports(
     return dict(sorted(reports.items(), key=lambda kv: (kv[0].name, kv[0].pk)))
 
 
+def missing_at_close(progress: ResolutionProgress) -> list[TargetProgress]:
+    """Once the selected quarter is closed, its targets due in it (the quarter lies in
+    their window) that have no approved figure for it, in the resolution's order:
+    what closing it warned about (targets.reminders.missing_figures, the same
+    reading), read from the one judgement (the quarter is among the progress's
+    missing ones), so no query and nothing a kept page or file could disagree with.
+    While the quarter is open, nothing: figures are still coming in."""
+    period = progress.period
+    if period.state != PeriodState.CLOSED:
+        return []
+    return [i for i in progress.items if period.key in i.progress.missing]
+
+
+# targets.reminders' words for a target no body leads.
+NO_LEAD = "chưa phân công đơn vị chủ trì"
+
+
+def lead_name(item: TargetProgress) -> str:
+    lead = item.lead
+    return lead.name if lead else NO_LEAD
+
+
 def bar_percent(item: TargetProgress) -> Decimal:
     """How full a target's bar is, 0–100: the share of the plan reached for at-least
     and above targets; for at-most targets the plan over the value (full once the
@@ -204,6 +226,10 @@ class TargetLine:
     def lead(self) -> str:
         lead = self.item.lead
         return lead.name if lead else "chưa phân công"
+
+    @property
+    def lead_name(self) -> str:
+        return lead_name(self.item)
 
 
 def versus_plan(item: TargetProgress) -> str:

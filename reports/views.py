@@ -54,6 +54,7 @@ from .comparison import build_report
 from .reporting import (
     TargetLine,
     body_reports,
+    missing_at_close,
     override_mark,
     sent_figures,
     target_line,
@@ -255,8 +256,9 @@ def _loaded(instance) -> tuple:
 
 def _content_key(request, selection, rows, linkable) -> str:
     """A digest of everything the drawing is made of: the progress rows (with the
-    sent figures), the query string, the resolutions and periods offered and the
-    links this user may follow. The same digest can only come from the same data."""
+    sent figures), the query string, the resolutions and periods offered (with their
+    state: a closed quarter names its missing figures) and the links this user may
+    follow. The same digest can only come from the same data."""
     return "dashboard:content:" + _digest(
         rows.digest,
         sorted(request.GET.lists()),
@@ -275,6 +277,8 @@ def _dashboard_body(request, selection, rows, linkable) -> str:
     filters = _filters(request, progress)
     shown = [i for i in progress.items if _matches(i, filters)]
     lines = _lines(shown, linkable, period)
+    # A closed quarter's targets with no approved figure, linked as the rows are.
+    missing = _lines(missing_at_close(progress), linkable, period).values()
     sent = sent_figures(rows)
     reports = body_reports(progress, sent.at)
     return render_to_string(
@@ -291,6 +295,7 @@ def _dashboard_body(request, selection, rows, linkable) -> str:
             "statuses": [(s, progress.overall[s]) for s in SUMMARY_ORDER],
             "areas": Area.choices,
             "not_reported": [r for r in reports.values() if not r.has_reported],
+            "missing": missing,
             "last_update": sent.last_update,
         },
         request=request,
