@@ -45,7 +45,7 @@ DASHBOARD = reverse("reports:dashboard")
 def listed(html: str) -> dict[int, str]:
     """{target id: the line's text} of the dashboard's missing-figures list."""
     section = re.search(
-        r'<section class="card card-body mb-3 missing-figures"(.*?)</section>',
+        r'<section class="card card-body mb-3 closed-missing"(.*?)</section>',
         html,
         re.S,
     )
@@ -154,7 +154,7 @@ class MissingFiguresTests(TestCase):
         page = self.get("reports:dashboard", 4).text
         report = self.get("reports:report", 4).text
         self.assertEqual(listed(page), {})
-        self.assertNotIn("missing-figures", page)
+        self.assertNotIn("closed-missing", page)
         self.assertNotIn("Chưa có số liệu được phê duyệt", text(report))
 
     def test_the_list_is_the_one_closing_the_quarter_warned_about(self):
