@@ -5,13 +5,20 @@ reason, readable on hover (title) and on a tap (<details>, no script)."""
 import re
 from html import unescape
 
+import pytest
 from django.core.cache import caches
 from django.test import TestCase
 from django.urls import reverse
 
-from targets.models import DELEGATE, Assessment, Verdict
+from targets.models import (
+    DELEGATE,
+    Assessment,
+    PeriodState,
+    ReportingPeriod,
+    Verdict,
+)
 
-from .builders import FAST_PASSWORDS, build_every_status, user
+from .builders import FAST_PASSWORDS, OVERRIDE_REASON, build_every_status, user
 from .helpers import target_rows, text
 
 REASON = "Đoạn đường hỏng đã được sửa xong, Sở Giao thông xác nhận đạt chuẩn."
@@ -143,3 +150,41 @@ class OverrideShownEverywhereTests(TestCase):
             f"▲ Vượt (áp dụng khi đủ số liệu các quý). Lý do: {EARLY_REASON}",
             text(page),
         )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_a_tap_on_the_mark_shows_the_reason(browser_page, settings):
+    """No hover on a phone: the (*) is a <details> summary a thumb can hit (≥ 44 px);
+    tapping it shows the reason in the row. Quarter IV closed, so the list of what
+    it lacks (3a, never reported) shows above the tables."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    data = build_every_status()
+    user("dai-bieu", DELEGATE)
+    q4 = data["periods"][4]
+    ReportingPeriod.objects.filter(pk=q4.pk).update(state=PeriodState.CLOSED)
+    behind = data["targets"]["2b"]
+
+    phone = browser_page(width=360, height=780)
+    phone.login("dai-bieu")
+    page = phone.page
+    phone.goto(f"/?nq={data['resolution'].pk}&ky={q4.pk}")
+    page.wait_for_load_state()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    assert page.locator(".closed-missing li").all_inner_texts() == [
+        "3a Chỉ tiêu 3a thử nghiệm – chủ trì: Phòng C"
+    ]
+
+    row = page.locator(f"#ct-{behind.pk}")
+    note = row.locator(".override-note")
+    assert not note.is_visible()
+    summary = row.locator("details.override summary")
+    box = summary.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44, box
+    summary.click()
+    assert note.is_visible()
+    assert OVERRIDE_REASON in note.inner_text()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    row.scroll_into_view_if_needed()
+    phone.screenshot("dashboard-override-360")
+    assert phone.console_errors == []
