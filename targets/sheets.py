@@ -36,6 +36,7 @@ figures); a latest target takes the value as the position at the end of the peri
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ from .models import (
     Combine,
     Figure,
     FigureKind,
+    Indicator,
     ReportingPeriod,
     Resolution,
     Target,
@@ -63,6 +65,7 @@ from .resources import (
     YEAR,
     FigureBatchResource,
     ImportRejected,
+    cycle_collection_paused,
     key_text,
     shown,
 )
@@ -85,6 +88,8 @@ ROMAN_NUMERALS = ("I", "II", "III", "IV", "V", "VI")
 QUARTER_WORD = re.compile(r"\bquy\s*(iv|iii|ii|i|[1-4])\b")
 YEAR_WORD = re.compile(r"\b(20\d\d)\b")
 MONTHS_WORD = re.compile(r"\b(3|6|9|12)\s*thang\b")
+DIGITS = frozenset("0123456789")
+KIND_LABELS = dict(FigureKind.choices)
 EMPTY_MARKS = {"-", "–", "—", "x", "…", "...", "k/c", "kc"}
 FOOTER_MARKS = (
     "nguoi lap",
@@ -116,6 +121,8 @@ UNITS = {
     "ta": ("khối lượng", Decimal(100)),
     "tan": ("khối lượng", Decimal(1000)),
 }
+
+UNIT_KEYS = {k.replace(" ", ""): v for k, v in UNITS.items()}
 
 # What a column may mean (the form's choices for a column).
 ROLE_LABELS = {
@@ -286,12 +293,25 @@ class RowMatch:
     name: str
     code: str
     unit: str
-    plan: str
+    plan_cell: object  # the plan as the file has it
     target: Target | None = None
     how: str = ""
     candidates: list[Target] = field(default_factory=list)
     needs_choice: bool = False
-    values: list[str] = field(default_factory=list)  # what each value cell became
+    # What each value cell became: (year, quarter, value).
+    figures: list[tuple[int, int, Decimal]] = field(default_factory=list)
+
+    # Written out when a page shows them, not for each of 10,000 rows imported.
+    @property
+    def plan(self) -> str:
+        return "" if _is_empty(self.plan_cell) else shown(self.plan_cell)
+
+    @property
+    def values(self) -> list[str]:
+        return [
+            f"quý {QUARTER_NAMES[quarter]}/{year}: {format_decimal(value.normalize())}"
+            for year, quarter, value in self.figures
+        ]
 
 
 @dataclass
@@ -545,21 +565,50 @@ def read_number(value: object) -> Decimal:
 
 
 def _is_empty(value: object) -> bool:
-    return value is None or (
-        isinstance(value, str) and fold(value) in {""} | EMPTY_MARKS
-    )
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    # A text that starts with a digit is a number, never a mark: no folding needed
+    # (half the cells of a sheet with text decimals).
+    return not text or (text[0] not in DIGITS and fold(text) in EMPTY_MARKS)
 
 
 def unit_factor(file_unit: str, target_unit: str) -> Decimal | None:
     """How many of the target's unit one of the file's unit is; None when unknown.
     1 when they are the same unit written differently ("Tấn" is "tấn")."""
+    return _unit_factor(file_unit, target_unit)
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_factor(file_unit: str, target_unit: str) -> Decimal | None:
+    # A sheet repeats a handful of units on thousands of rows: fold each pair once.
     a, b = fold(file_unit).replace(" ", ""), fold(target_unit).replace(" ", "")
     if a == b:
         return Decimal(1)
-    keys = {k.replace(" ", ""): v for k, v in UNITS.items()}
-    if a in keys and b in keys and keys[a][0] == keys[b][0]:
-        return keys[a][1] / keys[b][1]
+    if a in UNIT_KEYS and b in UNIT_KEYS and UNIT_KEYS[a][0] == UNIT_KEYS[b][0]:
+        return UNIT_KEYS[a][1] / UNIT_KEYS[b][1]
     return None
+
+
+def _targets(resolution: Resolution) -> list[Target]:
+    """The resolution's targets, each holding its indicator, which holds the
+    resolution (and its commune): one object per indicator rather than a copy per
+    target, as select_related would build (10,000 targets: 40,000 objects)."""
+    indicators = {
+        i.pk: i for i in Indicator.objects.filter(resolution=resolution).order_by()
+    }
+    for indicator in indicators.values():
+        indicator.resolution = resolution
+    targets = list(
+        Target.objects.filter(indicator__resolution=resolution).order_by(
+            "indicator__number", "order", "code"
+        )
+    )
+    for target in targets:
+        target.indicator = indicators[target.indicator_id]
+    return targets
 
 
 def _rows(grid: Grid, header: int, proposal: Proposal, choices: dict) -> None:
@@ -570,11 +619,7 @@ def _rows(grid: Grid, header: int, proposal: Proposal, choices: dict) -> None:
     estimate = role.get("year_estimate")
     if estimate is not None and estimate.chosen and estimate.year:
         values.append(estimate)
-    targets = list(
-        Target.objects.filter(indicator__resolution=resolution)
-        .select_related("indicator__resolution__commune")
-        .order_by("indicator__number", "order", "code")
-    )
+    targets = _targets(resolution)
     proposal.target_choices = targets
     by_code = {key_text(t.code): t for t in targets}
     by_name: dict[str, list[Target]] = {}
@@ -588,8 +633,10 @@ def _rows(grid: Grid, header: int, proposal: Proposal, choices: dict) -> None:
     stored = {
         (f.target_id, f.period.year, f.period.quarter): f
         for f in Figure.objects.filter(
-            target__in=targets, period__year__in=years
-        ).select_related("period")
+            target__indicator__resolution=resolution, period__year__in=years
+        )
+        .select_related("period")
+        .order_by()  # a dict: the model's ordering would join up to the resolution
     }
     covered = _merged_cells(grid)
     formulas = grid.formulas
@@ -636,10 +683,10 @@ def _rows(grid: Grid, header: int, proposal: Proposal, choices: dict) -> None:
             name=name,
             code=code,
             unit=unit,
-            plan="" if _is_empty(plan) else shown(plan),
+            plan_cell=plan,
         )
         proposal.matches.append(match)
-        _match(match, choices, by_code, by_name, targets, tt, role, header)
+        _match(match, folded_name, choices, by_code, by_name, targets, tt)
         if match.target is None:
             where = _cell(role["name"].index if "name" in role else 0, number)
             if match.needs_choice and match.candidates:
@@ -770,10 +817,7 @@ def _rows(grid: Grid, header: int, proposal: Proposal, choices: dict) -> None:
             row_note = note if column is last else None
             if row_note is None and figure is not None:
                 row_note = figure.note
-            match.values.append(
-                f"quý {QUARTER_NAMES[quarter]}/{column.year}: "
-                f"{format_decimal(value.normalize())}"
-            )
+            match.figures.append((column.year, quarter, value))
             dataset.append(
                 [
                     resolution.number,
@@ -781,7 +825,7 @@ def _rows(grid: Grid, header: int, proposal: Proposal, choices: dict) -> None:
                     column.year,
                     quarter,
                     value,
-                    FigureKind(kind).label,
+                    KIND_LABELS[kind],
                     row_note or "",
                 ]
             )
@@ -801,7 +845,7 @@ def _is_date_line(text: str) -> bool:
     return bool(re.match(r"^[\w\s,.]*ngay\s*\d*\s*thang\s*\d*\s*nam", text))
 
 
-def _match(match, choices, by_code, by_name, targets, tt, role, header) -> None:
+def _match(match, folded_name, choices, by_code, by_name, targets, tt) -> None:
     """Fill match.target and match.how, or the candidates and needs_choice."""
     picked = choices.get(f"row:{match.row}")
     if picked == "skip":
@@ -812,7 +856,7 @@ def _match(match, choices, by_code, by_name, targets, tt, role, header) -> None:
         if target is not None:
             match.target, match.how = target, "do quản trị viên chọn"
             return
-    named = by_name.get(fold(match.name), []) if match.name else []
+    named = by_name.get(folded_name, []) if match.name else []
     if match.code:
         target = by_code.get(key_text(match.code))
         if target is None:
@@ -920,6 +964,10 @@ class CommuneFigureResource(FigureBatchResource):
         grid = getattr(dataset, "grid", None)
         if grid is None:
             return super().import_data(dataset, dry_run=dry_run, **kwargs)
+        with cycle_collection_paused():
+            return self._import_grid(dataset, grid, dry_run, kwargs)
+
+    def _import_grid(self, dataset, grid, dry_run, kwargs):
         choices = kwargs.pop("choices", None) or {}
         proposal = propose(grid, choices)
         self.proposal = proposal
@@ -1025,12 +1073,13 @@ def _error(message: str):
 class _GridFormat:
     def create_dataset(self, in_stream) -> tablib.Dataset:
         data = in_stream.encode("utf-8") if isinstance(in_stream, str) else in_stream
-        grid = read_grid(bytes(data), f"x.{self.get_extension()}")
-        if not grid.rows:
-            raise SpreadsheetRejected("Tệp không có dòng nào.", "empty")
-        dataset = tablib.Dataset()
-        for row in grid.rows:
-            dataset.append(row)
+        with cycle_collection_paused():  # 10,000 rows of cells: see resources
+            grid = read_grid(bytes(data), f"x.{self.get_extension()}")
+            if not grid.rows:
+                raise SpreadsheetRejected("Tệp không có dòng nào.", "empty")
+            dataset = tablib.Dataset()
+            for row in grid.rows:
+                dataset.append(row)
         dataset.grid = grid
         return dataset
 

@@ -358,7 +358,8 @@ class ReadingTests(ImportTestCase):
             for n in range(1, 3)
         ]
         grid = read_grid(office_xlsx(rows * 50), "x.xlsx")
-        with self.assertNumQueries(4):
+        # Resolutions, the chosen one's indicators and targets, periods, figures.
+        with self.assertNumQueries(5):
             proposal = propose(grid)
         self.assertEqual(len(proposal.matches), 100)
 
