@@ -73,6 +73,9 @@ class TargetSerializer(serializers.Serializer):
     name = serializers.CharField()
     unit = serializers.CharField()
     target_value = DecimalText()
+    # How many decimals the resolution writes the plan with ("32,0 ha": 1).
+    plan_decimal_places = serializers.IntegerField()
+    plan_text = serializers.CharField()
     comparison = serializers.CharField()
     comparison_label = serializers.CharField(source="get_comparison_display")
     combine = serializers.CharField()
@@ -142,6 +145,8 @@ class ProgressSerializer(serializers.Serializer):
     name = serializers.CharField(source="target.name")
     unit = serializers.CharField(source="target.unit")
     target_value = DecimalText(source="target.target_value")
+    plan_decimal_places = serializers.IntegerField(source="target.plan_decimal_places")
+    plan_text = serializers.CharField(source="target.plan_text")
     comparison = serializers.CharField(source="target.comparison")
     period = serializers.CharField(source="progress.period")
     judged_at = serializers.CharField(source="progress.judged_at")

@@ -136,8 +136,12 @@ class AnonymousReadTests(ApiTestCase):
             shown = format_decimal(Decimal(estimate)) if estimate else ""
             # plan, quý I–IV, then the estimate
             self.assertEqual(numbers[5], shown, item["code"])
+            self.assertEqual(numbers[0], item["plan_text"], item["code"])
             self.assertEqual(
-                numbers[0], format_decimal(Decimal(item["target_value"])), item["code"]
+                item["plan_text"],
+                format_decimal(
+                    Decimal(item["target_value"]), item["plan_decimal_places"]
+                ),
             )
             quarters = {q["quarter"]: q["value"] for q in item["quarters"]}
             for index, quarter in enumerate(
