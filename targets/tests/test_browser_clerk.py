@@ -57,10 +57,13 @@ def axe_violations(page):
 
 
 def covered_by_the_save_bar(page, selector):
-    """Whether the element's centre is under another element (the sticky bar)."""
+    """Whether the element's centre is under another element (the sticky bar), once
+    brought into view the way the browser does for focus or a link (a notice above
+    the form may push the first input below the fold)."""
     return page.evaluate(
         """(sel) => {
           const el = document.querySelector(sel);
+          el.scrollIntoView({block: "nearest"});
           const r = el.getBoundingClientRect();
           const x = r.left + r.width / 2, y = r.top + r.height / 2;
           const hit = document.elementFromPoint(x, y);
