@@ -39,7 +39,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
     "simple_history",
     "import_export",
     "khoenon.apps.AxesConfig",  # django-axes, named in Vietnamese
@@ -281,6 +280,14 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         "khoenon.audit": {"level": "INFO"},
     },
+}
+
+# How far "on track" and "at risk" reach (targets.progress.thresholds): on track
+# when the forecast covers at least PROGRESS_ON_TRACK of what the target needs, at
+# risk from PROGRESS_AT_RISK, behind below that.
+PROGRESS_THRESHOLDS = {
+    "on_track": env("PROGRESS_ON_TRACK", default="0.95"),
+    "at_risk": env("PROGRESS_AT_RISK", default="0.60"),
 }
 
 # Spreadsheet import limits, checked before a file is parsed.
