@@ -2,14 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from targets import views as target_views
+from khoenon import views
 
 admin.site.site_header = "Quản trị – Theo dõi Nghị quyết HĐND xã Khoen On"
 admin.site.site_title = "Quản trị Khoen On"
 admin.site.index_title = "Dữ liệu nghị quyết và số liệu thực hiện"
 
 urlpatterns = [
-    path("", target_views.home, name="home"),
+    path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -2,8 +2,25 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import get_template
+
+from reports.views import dashboard
+from targets import rules
+from targets.views import resolution_overview
+
+
+def home(request):
+    """Delegates and approvers land on the dashboard; clerks on their entry page;
+    anyone else on the resolution itself. A project view: it joins the two apps."""
+    user = request.user
+    if rules.is_clerk(user) and not (
+        rules.is_approver(user) or rules.is_delegate(user)
+    ):
+        return redirect("targets:entry")
+    if not rules.can_read_reports(user):
+        return resolution_overview(request)
+    return dashboard(request)
 
 
 def csrf_failure(request, reason=""):

@@ -52,20 +52,6 @@ from .services import (
 from .submission import CONFIRM_TEXT, explanation_needed, submit_plan
 
 
-def home(request):
-    """Delegates and approvers land on the dashboard; clerks on their entry page."""
-    if rules.is_clerk(request.user) and not (
-        rules.is_approver(request.user) or rules.is_delegate(request.user)
-    ):
-        return redirect("targets:entry")
-    if not rules.can_read_reports(request.user):
-        return resolution_overview(request)
-    # The one place targets reaches into reports: the home page is the dashboard.
-    from reports.views import dashboard
-
-    return dashboard(request)
-
-
 def resolution_overview(request):
     """The resolution as adopted: header, legal bases, Mục tiêu chung, its indicators
     and targets by area, section 3 in the text's order (Nhiệm vụ, then Giải pháp),

@@ -102,3 +102,21 @@ class PasswordChangeTests(EntryTestCase):
         self.client.force_login(self.delegate)
         self.assertEqual(self.client.get("/accounts/logout/").status_code, 405)
         self.assertRedirects(self.client.post("/accounts/logout/"), "/accounts/login/")
+
+
+class LoginAuditTests(EntryTestCase):
+    def test_logins_and_failed_logins_are_audited_with_the_address(self):
+        with self.assertLogs("khoenon.audit", level="INFO") as logs:
+            self.client.post(
+                "/accounts/login/",
+                {"username": "kinhte", "password": "sai-mat-khau"},
+                REMOTE_ADDR="203.0.113.9",
+            )
+            self.client.post(
+                "/accounts/login/",
+                {"username": "kinhte", "password": PASSWORD},
+                REMOTE_ADDR="203.0.113.9",
+            )
+        lines = "\n".join(logs.output)
+        self.assertIn("login_failed user=kinhte ip=203.0.113.9", lines)
+        self.assertIn("login user=kinhte ip=203.0.113.9", lines)
