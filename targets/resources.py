@@ -1464,25 +1464,53 @@ def _column(field, values: list, connection) -> list:
 
 
 def _insert(connection, model, fields, columns, returning=()) -> list[tuple]:
-    """INSERT the rows given column by column, in batches of multi-row VALUES;
-    the `returning` columns of the new rows, in no particular order."""
+    """INSERT the rows given column by column; the `returning` columns of the new
+    rows, in no particular order. The columns every row shares (state, version,
+    user, time…) are sent once per statement, the others as a VALUES list:
+
+        INSERT INTO t (a, b, c) SELECT column1, column2, %s
+        FROM (VALUES (%s, %s), …) AS batch
+
+    a third of the parameters, which on PostgreSQL are each quoted by the driver
+    (half the INSERTs' time when every row carried its 16 values)."""
+    count = len(columns[0])
+    shared = [count > 1 and column.count(column[0]) == count for column in columns]
+    if all(shared):
+        shared = [False] * len(columns)
+    varying = [i for i, same in enumerate(shared) if not same]
+    constant = [i for i, same in enumerate(shared) if same]
     quote = connection.ops.quote_name
-    names = ", ".join(quote(field.column) for field in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    size = max(1, min(BATCH_SIZE, connection.ops.bulk_batch_size(fields, columns[0])))
-    tail = ""
+    names = ", ".join(quote(fields[i].column) for i in varying + constant)
+    # PostgreSQL types a VALUES column from its rows: one that is NULL on every row
+    # of a batch would be text. SQLite needs no cast (and would parse a date cast
+    # to its "datetime" affinity as the number 2026).
+    picked = [
+        f"CAST(column{n} AS {fields[i].db_type(connection)})"
+        if connection.vendor == "postgresql"
+        else f"column{n}"
+        for n, i in enumerate(varying, start=1)
+    ]
+    head = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT "
+        + ", ".join(picked + ["%s"] * len(constant))
+        + " FROM (VALUES "
+    )
+    row = "(" + ", ".join(["%s"] * len(varying)) + ")"
+    tail = ") AS batch"
     if returning:
-        tail = " RETURNING " + ", ".join(quote(f.column) for f in returning)
-    rows = list(zip(*columns, strict=True))
+        tail += " RETURNING " + ", ".join(quote(f.column) for f in returning)
+    constants = [columns[i][0] for i in constant]
+    limit = connection.features.max_query_params  # SQLite: 999; PostgreSQL: none
+    size = (limit - len(constant)) // len(varying) if limit else count
+    size = max(1, min(BATCH_SIZE, size))
+    rows = list(zip(*(columns[i] for i in varying), strict=True))
     found = []
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
+        for start in range(0, count, size):
             batch = rows[start : start + size]
             cursor.execute(
-                f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES "
-                + ", ".join([row] * len(batch))
-                + tail,
-                [value for values in batch for value in values],
+                head + ", ".join([row] * len(batch)) + tail,
+                constants + [value for values in batch for value in values],
             )
             if returning:
                 found.extend(cursor.fetchall())
