@@ -423,14 +423,28 @@ def paired(fn, data: bytes, runs: int, reset=None):
     """Each run times openpyxl's read of `data` and then `fn`, back to back, so
     that both meet the same load on a shared machine: the medians of each, the
     median of the runs' own ratios and their range, and fn's last result."""
-    reads, times, ratios, value = [], [], [], None
+    from targets.resources import cycle_collection_paused
+
+    def paused_read():
+        with cycle_collection_paused():
+            return openpyxl_read(data)
+
+    reads, paused, times, ratios, fair, value = [], [], [], [], [], None
     for _ in range(runs):
         read_s, _count = timed(lambda: openpyxl_read(data), 1)
+        paused_s, _count = timed(paused_read, 1)
         seconds, value = timed(fn, 1, reset=reset)
         reads.append(read_s)
+        paused.append(paused_s)
         times.append(seconds)
         ratios.append(seconds / read_s)
+        fair.append(seconds / paused_s)
     median = statistics.median
+    print(
+        f"    openpyxl with the cycle collector paused too (as the import pauses "
+        f"it): {median(paused):.3f} s; import / that: {median(fair):.1f}× "
+        f"(runs: {_spread(fair)})"
+    )
     return median(reads), median(times), median(ratios), ratios, value
 
 
