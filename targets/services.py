@@ -665,22 +665,6 @@ def _conflict(row, stored) -> bool:
     return True
 
 
-def _values_before(period: ReportingPeriod, targets: dict) -> dict:
-    """Each target's quarterly values up to the period, in one query."""
-    values: dict[int, dict] = {}
-    rows = (
-        Figure.objects.filter(target_id__in=targets, period__commune=period.commune)
-        .filter(
-            Q(period__year__lt=period.year)
-            | Q(period__year=period.year, period__quarter__lte=period.quarter)
-        )
-        .values_list("target_id", "period__year", "period__quarter", "value")
-    )
-    for target_id, year, quarter, value in rows:
-        values.setdefault(target_id, {})[(year, quarter)] = value
-    return values
-
-
 def _review(period, figures: dict, updates: dict, change) -> int:
     """Apply `change` to the chosen submitted figures and task updates (id → version),
     all or nothing: a missing row, a stale version or another state refuses all."""

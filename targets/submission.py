@@ -70,20 +70,32 @@ def explanation_text(status: Status) -> str:
 
 
 def quarterly_values(
-    period: ReportingPeriod, target_ids: Collection[int]
+    period: ReportingPeriod,
+    target_ids: Collection[int],
+    *,
+    approved_only: bool = False,
+    before: bool = False,
 ) -> tuple[dict[int, dict[Quarter, Decimal]], dict[int, set[Quarter]]]:
-    """Each target's figures up to the period, whatever their state (the clerk's
-    own drafts count on the clerk's page), and the quarters entered as estimates
+    """Each target's figures up to the period (`before`: up to the quarter before
+    it), whatever their state (the clerk's own drafts count on the clerk's page) or
+    only approved ones (the review page), and the quarters entered as estimates
     (ước); one query."""
     values: dict[int, dict[Quarter, Decimal]] = {}
     estimates: dict[int, set[Quarter]] = {}
-    rows = (
-        Figure.objects.filter(target_id__in=target_ids, period__commune=period.commune)
-        .filter(
-            Q(period__year__lt=period.year)
-            | Q(period__year=period.year, period__quarter__lte=period.quarter)
-        )
-        .values_list("target_id", "period__year", "period__quarter", "value", "kind")
+    same_year = (
+        Q(period__quarter__lt=period.quarter)
+        if before
+        else Q(period__quarter__lte=period.quarter)
+    )
+    rows = Figure.objects.filter(
+        Q(period__year__lt=period.year) | Q(period__year=period.year) & same_year,
+        target_id__in=target_ids,
+        period__commune=period.commune,
+    )
+    if approved_only:
+        rows = rows.filter(state=WorkflowState.APPROVED)
+    rows = rows.values_list(
+        "target_id", "period__year", "period__quarter", "value", "kind"
     )
     for target_id, year, quarter, value, kind in rows:
         values.setdefault(target_id, {})[(year, quarter)] = value

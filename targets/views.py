@@ -49,7 +49,12 @@ from .services import (
     review_approve,
     review_return,
 )
-from .submission import CONFIRM_TEXT, explanation_needed, submit_plan
+from .submission import (
+    CONFIRM_TEXT,
+    explanation_needed,
+    quarterly_values,
+    submit_plan,
+)
 
 
 def resolution_overview(request):
@@ -593,24 +598,9 @@ def _review_rows(period) -> list[dict]:
         .annotate(evidence_count=Count("evidence"))
         .order_by("target__indicator__number", "target__order", "target__code")
     )
-    earlier: dict[int, dict] = {}
-    estimated: dict[int, set] = {}
-    approved = (
-        Figure.objects.filter(
-            target_id__in={f.target_id for f in figures},
-            period__commune=period.commune,
-            state=WorkflowState.APPROVED,
-        )
-        .filter(
-            Q(period__year__lt=period.year)
-            | Q(period__year=period.year, period__quarter__lt=period.quarter)
-        )
-        .values_list("target_id", "period__year", "period__quarter", "value", "kind")
+    earlier, estimated = quarterly_values(
+        period, {f.target_id for f in figures}, approved_only=True, before=True
     )
-    for target_id, year, quarter, value, kind in approved:
-        earlier.setdefault(target_id, {})[(year, quarter)] = value
-        if kind == FigureKind.ESTIMATE:
-            estimated.setdefault(target_id, set()).add((year, quarter))
     rows = []
     for f in figures:
         spec = TargetSpec.from_model(f.target)
