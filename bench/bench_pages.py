@@ -87,7 +87,7 @@ def build_large(env: dict, scale: int) -> int:
     and tasks (the builders of the query-count tests). Returns its id."""
     code = (
         "import django; django.setup();"
-        "from targets.tests.test_progress_queries import build_resolution;"
+        "from targets.tests.builders import build_resolution;"
         "from reports.tests.builders import add_tasks;"
         f"r, p = build_resolution('Bản Bo', scale={scale});"
         f"add_tasks(r, p, scale={scale});"

@@ -601,7 +601,25 @@ def decree_09_window(year: int, quarter: int) -> tuple[datetime.date, datetime.d
     return start, datetime.date(year, 3 * quarter, 14)
 
 
-QUARTER_NAMES = {1: "I", 2: "II", 3: "III", 4: "IV"}
+# Roman numerals as the resolution writes them: quarters (quý I–IV) and the areas of
+# Article 1 (I–VI). The one table every page, sheet and report reads.
+ROMAN_NUMERALS = ("I", "II", "III", "IV", "V", "VI")
+QUARTER_NAMES = {n: ROMAN_NUMERALS[n - 1] for n in range(1, 5)}
+
+
+def roman_number(text: str) -> int | None:
+    """The number a Roman numeral I–VI stands for, any case; None otherwise."""
+    text = text.strip().upper()
+    return ROMAN_NUMERALS.index(text) + 1 if text in ROMAN_NUMERALS else None
+
+
+def periods_up_to(
+    year: int, quarter: int, *, prefix: str = "", before: bool = False
+) -> Q:
+    """The reporting periods up to (year, quarter), or up to the quarter before it
+    with `before`; `prefix` reaches them through a relation ("period__")."""
+    last = {f"{prefix}quarter__lt" if before else f"{prefix}quarter__lte": quarter}
+    return Q(**{f"{prefix}year__lt": year}) | Q(**{f"{prefix}year": year}, **last)
 
 
 class ReportingPeriod(models.Model):
@@ -771,6 +789,15 @@ class WorkflowFields(models.Model):
 
     class Meta:
         abstract = True
+
+    def stamp(self, user, reason: str) -> None:
+        """Mark a change about to be saved: one version more (the optimistic lock),
+        who made it, and the reason its history row keeps. Every path that changes a
+        figure or task update stamps it here."""
+        if self.pk is not None:
+            self.version += 1
+        self.updated_by = user
+        self._change_reason = reason
 
     def stored_lock_reason(self, fields: list[str]) -> str | None:
         """Why this save may not go through, or None: it would change a locked row

@@ -398,6 +398,12 @@ def _fixed(value: Decimal | int) -> tuple[str, str, str]:
     return sign, int_part, frac.rstrip("0")
 
 
+def round_to(value: Decimal, places: int) -> Decimal:
+    """The value rounded half-up to `places` decimals: the one rounding of a figure to
+    a target's precision."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+
+
 def format_decimal(
     value: Decimal | int | None, decimal_places: int | None = None
 ) -> str:

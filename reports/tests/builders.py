@@ -31,7 +31,7 @@ from targets.models import (
     Verdict,
 )
 from targets.services import demo_load, resolution_load
-from targets.tests.test_progress_queries import build_commune
+from targets.tests.builders import build_commune
 
 D = Decimal
 Y = 2025

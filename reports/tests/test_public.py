@@ -22,7 +22,7 @@ from targets.models import (
     WorkflowState,
 )
 from targets.services import WorkflowError, period_publish, period_unpublish
-from targets.tests.test_entry import EntryTestCase
+from targets.tests.base import EntryTestCase
 
 # Values no demo figure holds, so finding one in a page means it leaked.
 DRAFT_VALUE = Decimal("7777.77")

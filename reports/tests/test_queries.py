@@ -17,7 +17,7 @@ from targets.models import (
     ResponsibleBody,
     Target,
 )
-from targets.tests.test_progress_queries import build_resolution
+from targets.tests.builders import build_resolution
 
 from .builders import FAST_PASSWORDS, add_tasks, user
 

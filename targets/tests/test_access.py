@@ -8,7 +8,7 @@ from django.test import Client
 
 from targets.models import Evidence, Figure
 
-from .test_entry import EntryTestCase
+from .base import EntryTestCase
 
 ROLES = ["clerk_a", "clerk_b", "approver", "delegate", "admin", "anonymous"]
 READERS = {"approver", "delegate", "admin"}

@@ -5,7 +5,7 @@ from decimal import Decimal
 from targets.models import Assessment, Figure, Verdict, WorkflowState
 from targets.progress import Status, load_target_progress
 
-from .test_entry import EntryTestCase
+from .base import EntryTestCase
 
 
 class AssessmentTests(EntryTestCase):

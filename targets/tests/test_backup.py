@@ -35,8 +35,7 @@ from targets.models import (
 )
 from targets.services import demo_load, resolution_load
 
-from .test_loading import DEMO_FILE
-from .test_resolution_fixture import RESOLUTION_FILE
+from .base import DEMO_FILE, RESOLUTION_FILE
 
 DEMO_PASSWORD = "khoenon-demo-2025"
 BASE_DIR = Path(settings.BASE_DIR)

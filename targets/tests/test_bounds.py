@@ -10,9 +10,9 @@ from django.test import override_settings
 from targets.models import Figure, Target
 from targets.resources import FigureBatchResource, FigureResource
 
-from .test_entry import EntryTestCase
-from .test_import_export import (
+from .base import (
     CACHE_STORAGE,
+    EntryTestCase,
     ImportTestCase,
     csv_file,
     figures,

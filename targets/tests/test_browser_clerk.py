@@ -14,8 +14,7 @@ from django.utils import timezone
 from targets.models import Figure, ReportingPeriod, Target, WorkflowState
 from targets.services import demo_load, resolution_load
 
-from .test_loading import DEMO_FILE
-from .test_resolution_fixture import RESOLUTION_FILE
+from .base import DEMO_FILE, RESOLUTION_FILE
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 PDF = b"%PDF-1.4\n%bien ban nghiem thu\n"

@@ -8,8 +8,7 @@ from django.utils import timezone
 from targets.models import Figure, ReportingPeriod, Target, WorkflowState
 from targets.services import demo_load, resolution_load
 
-from .test_loading import DEMO_FILE
-from .test_resolution_fixture import RESOLUTION_FILE
+from .base import DEMO_FILE, RESOLUTION_FILE
 
 
 @pytest.mark.browser

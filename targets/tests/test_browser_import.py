@@ -10,8 +10,7 @@ from django.contrib.auth.models import User
 from targets.models import Figure, WorkflowState
 from targets.services import resolution_load
 
-from .test_commune_sheet import office_xlsx
-from .test_resolution_fixture import RESOLUTION_FILE
+from .base import RESOLUTION_FILE, office_xlsx
 
 HEADERS = ["TT", "Chỉ tiêu", "ĐVT", "Kế hoạch 2025", "Thực hiện", "Ghi chú"]
 ROWS = [

@@ -15,8 +15,7 @@ from targets.plausibility import flags_for
 from targets.progress import TargetSpec
 from targets.resources import FigureBatchResource
 
-from .test_entry import EntryTestCase
-from .test_import_export import ImportTestCase, row, run, xlsx
+from .base import EntryTestCase, ImportTestCase, row, run, xlsx
 
 PDF = b"%PDF-1.4\n%minh chung\n"
 Q = {q: (2025, q) for q in range(1, 5)}

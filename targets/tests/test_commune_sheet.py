@@ -6,67 +6,17 @@ import io
 import unicodedata
 from decimal import Decimal
 
-import openpyxl
-
 from targets.models import Figure, FigureKind, WorkflowState
 from targets.sheets import fold, propose, unit_factor
 from targets.spreadsheets import read_grid
 
-from .test_import_export import ImportTestCase, figures
-
-TITLE = "BIỂU TỔNG HỢP KẾT QUẢ THỰC HIỆN CHỈ TIÊU QUÝ III/2025"
-HEADERS = ["TT", "Chỉ tiêu", "ĐVT", "Kế hoạch 2025", "Thực hiện quý III", "Ghi chú"]
-
-
-def office_xlsx(rows, headers=HEADERS, title=TITLE, edit=None) -> bytes:
-    """Merged title, a blank row, the headers on row 3, then `rows`."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet["A1"] = title
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-    for column, text in enumerate(headers, start=1):
-        sheet.cell(3, column, text)
-    for r, values in enumerate(rows, start=4):
-        for c, value in enumerate(values, start=1):
-            sheet.cell(r, c, value)
-    if edit:
-        edit(sheet)
-    stream = io.BytesIO()
-    book.save(stream)
-    return stream.getvalue()
-
-
-def office_csv(rows, headers=HEADERS, title=TITLE) -> bytes:
-    width = len(headers)
-    lines = [title + ";" * (width - 1), ";" * (width - 1), ";".join(headers)]
-    for values in rows:
-        lines.append(";".join("" if v is None else str(v) for v in values))
-    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
-
-
-def with_cached_formula(data: bytes, cell: str, formula: str, cached: str) -> bytes:
-    """Rewrite one cell of an openpyxl file as a formula with a cached value, as
-    Excel saves it (openpyxl itself writes formulas without one)."""
-    import re
-    import zipfile
-
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                xml = content.decode("utf-8")
-                xml, count = re.subn(
-                    rf'<c r="{cell}"[^>]*?(/>|>.*?</c>)',
-                    f'<c r="{cell}"><f>{formula}</f><v>{cached}</v></c>',
-                    xml,
-                )
-                assert count == 1, xml[:500]
-                content = xml.encode("utf-8")
-            target.writestr(item, content)
-    return out.getvalue()
-
+from .base import (
+    ImportTestCase,
+    figures,
+    office_csv,
+    office_xlsx,
+    with_cached_formula,
+)
 
 NFD_NAME = unicodedata.normalize("NFD", "Số lượng lao động được giải quyết việc làm")
 COMMUNE_ROWS = [

@@ -11,8 +11,7 @@ from django.urls import reverse
 from targets.models import Figure, FigureKind, WorkflowState
 from targets.services import WorkflowError, period_reopen_for_corrections
 
-from .test_commune_sheet import office_xlsx
-from .test_import_export import ImportTestCase, figures
+from .base import ImportTestCase, figures, office_xlsx
 
 
 class RoundTripTests(ImportTestCase):

@@ -3,77 +3,18 @@
 import datetime
 from decimal import Decimal
 
-from django.contrib.auth.models import User
-from django.test import Client, TestCase
+from django.test import Client
 from django.utils import timezone
 
 from targets.models import (
     Figure,
     PeriodState,
     ReportingPeriod,
-    Target,
-    Task,
     TaskUpdate,
     WorkflowState,
 )
-from targets.services import demo_load, resolution_load
 
-from .test_loading import DEMO_FILE
-from .test_resolution_fixture import RESOLUTION_FILE
-
-
-class EntryTestCase(TestCase):
-    """The demo cast: kinhte leads Phòng Kinh tế's targets (body A), vanhoa Phòng Văn
-    hóa - Xã hội's (body B); pheduyet approves; daibieu reads; quantri administers."""
-
-    @classmethod
-    def setUpTestData(cls):
-        resolution_load(RESOLUTION_FILE)
-        demo_load(DEMO_FILE, timezone.localdate())
-        users = {u.username: u for u in User.objects.all()}
-        cls.clerk, cls.other_clerk = users["kinhte"], users["vanhoa"]
-        cls.approver, cls.delegate = users["pheduyet"], users["daibieu"]
-        cls.admin = users["quantri"]
-        cls.q3 = ReportingPeriod.objects.get(year=2025, quarter=3)
-        cls.q4 = ReportingPeriod.objects.get(year=2025, quarter=4)
-        targets = {t.code: t for t in Target.objects.all()}
-        cls.grain = targets["2a"]  # body A, sum, at least 3.865,28
-        cls.forest = targets["10a"]  # body A, latest
-        cls.jobs = targets["7b"]  # body B
-        cls.task_a = Task.objects.get(kind="solution", number=1)  # lead: Phòng Kinh tế
-
-    def entry_url(self, period=None):
-        return f"/nhap-so-lieu/{(period or self.q4).pk}/"
-
-    def row(self, target, value, note="", version=0, kind="actual"):
-        pk = target.pk
-        return {
-            f"v-{pk}": value,
-            f"k-{pk}": kind,
-            f"n-{pk}": note,
-            f"ver-{pk}": str(version),
-        }
-
-    def save(self, data, action="save", client=None, user=None, period=None):
-        client = client or self.client
-        if user is not None:
-            client.force_login(user)
-        return client.post(self.entry_url(period), {**data, "action": action})
-
-    def figure(self, target, period=None):
-        return Figure.objects.filter(target=target, period=period or self.q4).first()
-
-    def submit_grain(self, value="1000"):
-        self.save(self.row(self.grain, value), action="submit", user=self.clerk)
-        return self.figure(self.grain)
-
-    def review(self, figure, action, reason="", user=None):
-        client = Client()
-        client.force_login(user or self.approver)
-        return client.post(
-            f"/duyet/{self.q4.pk}/",
-            {f"f-{figure.pk}": str(figure.version), "action": action, "reason": reason},
-        )
+from .base import EntryTestCase
 
 
 class DraftAndSubmitTests(EntryTestCase):

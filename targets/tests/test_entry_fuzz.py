@@ -8,7 +8,7 @@ from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from targets.models import Figure, TaskUpdate
 
-from .test_entry import EntryTestCase
+from .base import EntryTestCase
 
 SECRET = "k" * 32
 NUMBERS = st.one_of(

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from targets.models import Assessment, Figure, ReportingPeriod, WorkflowState
 
-from .test_entry import EntryTestCase
+from .base import EntryTestCase
 
 
 class EntryNoticeTests(EntryTestCase):

@@ -6,8 +6,8 @@ from django.test import override_settings
 
 from targets.models import Evidence
 
+from .base import EntryTestCase
 from .test_access import PDF
-from .test_entry import EntryTestCase
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

@@ -6,7 +6,7 @@ from django.test import Client, RequestFactory
 
 from targets.models import Figure
 
-from .test_entry import EntryTestCase
+from .base import EntryTestCase
 
 HOSTILE = [
     "",

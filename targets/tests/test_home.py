@@ -7,8 +7,7 @@ from django.utils import translation
 
 from targets.services import demo_load, resolution_load
 
-from .test_loading import DEMO_FILE
-from .test_resolution_fixture import RESOLUTION_FILE
+from .base import DEMO_FILE, RESOLUTION_FILE
 
 
 class HomePageTests(TestCase):

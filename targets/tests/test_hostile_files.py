@@ -35,7 +35,7 @@ from targets.spreadsheets import (
     looks_like_formula,
 )
 
-from .test_import_export import HEADERS, ImportTestCase, csv_file, figures, row
+from .base import HEADERS, ImportTestCase, csv_file, figures, row
 from .test_import_files import workbook
 
 ROWS = [row("2a", 3, "3865,28"), row("2b", 3, "350")]

@@ -46,17 +46,20 @@ from targets.resources import (
     TaskResource,
     error_lines,
 )
-from targets.services import resolution_load
 from targets.spreadsheets import SafeCSV, SafeXLSX
 
-RESOLUTION_FILE = (
-    Path(settings.BASE_DIR) / "fixtures" / "resolution-13-NQ-HDND-2025.json"
+from .base import (
+    HEADERS,
+    HEADERS_NOTE,
+    NUMBER,
+    ImportTestCase,
+    csv_file,
+    figures,
+    row,
+    run,
+    xlsx,
 )
-NUMBER = "13/NQ-HĐND"
-HEADERS = ["Số nghị quyết", "Mã chỉ tiêu", "Năm", "Quý", "Số liệu", "Loại số liệu"]
-HEADERS_NOTE = HEADERS + ["Ghi chú"]
-# Tests keep the preview's stored file in the cache instead of the temp folder.
-CACHE_STORAGE = "import_export.tmp_storages.CacheStorage"
+
 ADMINS = {
     "responsiblebody": (ResponsibleBody, ResponsibleBodyResource),
     "indicator": (Indicator, IndicatorResource),
@@ -65,99 +68,6 @@ ADMINS = {
     "assignment": (Assignment, AssignmentResource),
     "figure": (Figure, FigureBatchResource),
 }
-
-
-def xlsx(rows, headers=HEADERS) -> bytes:
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet()
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    stream = io.BytesIO()
-    book.save(stream)
-    return stream.getvalue()
-
-
-def csv_file(rows, headers=HEADERS) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
-
-
-def row(code, quarter, value, kind="Thực hiện", *rest):
-    return [NUMBER, code, 2025, quarter, value, kind, *rest]
-
-
-def figures():
-    """Every figure as a comparable tuple, and the number of history rows."""
-    rows = Figure.objects.order_by("target__code", "period__quarter").values_list(
-        "target__code",
-        "period__quarter",
-        "value",
-        "kind",
-        "note",
-        "state",
-        "version",
-        "updated_by__username",
-    )
-    return [tuple(r) for r in rows], Figure.history.count()
-
-
-def run(resource_class, data: bytes, user, *, dry_run=False, name="x.xlsx"):
-    file_format = SafeXLSX() if name.endswith(".xlsx") else SafeCSV()
-    dataset = file_format.create_dataset(data)
-    return resource_class().import_data(dataset, dry_run=dry_run, user=user)
-
-
-@override_settings(IMPORT_EXPORT_TMP_STORAGE_CLASS=CACHE_STORAGE)
-class ImportTestCase(TestCase):
-    """The real resolution, its four 2025 quarters open, and an administrator."""
-
-    @classmethod
-    def setUpTestData(cls):
-        resolution_load(RESOLUTION_FILE)
-        cls.admin = User.objects.create_superuser("quantri", "", None)
-        cls.targets = {t.code: t for t in Target.objects.all()}
-        cls.periods = {p.quarter: p for p in ReportingPeriod.objects.filter(year=2025)}
-
-    def setUp(self):
-        self.client.force_login(self.admin)
-
-    def figure(self, code, quarter, value, **fields) -> Figure:
-        return Figure.objects.create(
-            target=self.targets[code],
-            period=self.periods[quarter],
-            value=Decimal(value),
-            **fields,
-        )
-
-    def preview(self, data, name="so-lieu.xlsx", model="figure", **extra):
-        file_format = "0" if name.endswith(".xlsx") else "1"
-        return self.client.post(
-            f"/admin/targets/{model}/import/",
-            {
-                "resource": "0",
-                "format": file_format,
-                "import_file": SimpleUploadedFile(name, data),
-            },
-            **extra,
-        )
-
-    def confirm(self, preview, model="figure", **extra):
-        form = preview.context["confirm_form"]
-        data = {name: form.initial.get(name, "") for name in form.fields}
-        return self.client.post(
-            f"/admin/targets/{model}/process_import/", data, **extra
-        )
-
-    def export(self, model, file_format="0"):
-        response = self.client.post(
-            f"/admin/targets/{model}/export/", {"resource": "0", "format": file_format}
-        )
-        self.assertEqual(response.status_code, 200)
-        return response.content
 
 
 class AdminImportTests(ImportTestCase):

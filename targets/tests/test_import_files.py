@@ -20,7 +20,7 @@ from targets.spreadsheets import (
     format_for_name,
 )
 
-from .test_import_export import HEADERS, ImportTestCase, csv_file, row
+from .base import HEADERS, ImportTestCase, csv_file, row
 
 ROWS = [row("2a", 3, "3865,28"), row("2b", 3, "350")]
 

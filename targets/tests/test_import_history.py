@@ -12,8 +12,7 @@ from targets.models import Figure
 from targets.resources import FigureBatchResource, cycle_collection_paused, tidy
 from targets.sheets import CommuneFigureResource, CommuneXLSX
 
-from .test_commune_sheet import office_xlsx
-from .test_import_export import HEADERS_NOTE, ImportTestCase, row, run, xlsx
+from .base import HEADERS_NOTE, ImportTestCase, office_xlsx, row, run, xlsx
 
 NFD_NOTE = unicodedata.normalize("NFD", "ghi chú")
 TRACKED = (

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from targets.models import VIA_IMPORT, Figure, WorkflowState
 from targets.services import import_submit
 
-from .test_commune_sheet import HEADERS, office_xlsx
-from .test_import_export import ImportTestCase
+from .base import OFFICE_HEADERS as HEADERS
+from .base import ImportTestCase, office_xlsx
 
 Q4_TITLE = "BIỂU TỔNG HỢP KẾT QUẢ THỰC HIỆN CHỈ TIÊU QUÝ IV/2025"
 Q4_HEADERS = [*HEADERS[:4], "Thực hiện quý IV", "Ghi chú"]

@@ -14,9 +14,8 @@ from targets.models import (
 )
 from targets.services import demo_load, resolution_load
 
-from .test_resolution_fixture import FIXTURES, RESOLUTION_FILE
+from .base import DEMO_FILE, RESOLUTION_FILE
 
-DEMO_FILE = FIXTURES / "demo-2025.json"
 MODELS = [Indicator, Target, Task, ResponsibleBody, Assignment, ReportingPeriod, Figure]
 
 

@@ -23,7 +23,7 @@ from targets.models import (
     WorkflowState,
 )
 
-from .test_entry import EntryTestCase
+from .base import EntryTestCase
 
 BEHIND = "Diện tích rừng giảm do cháy rừng tháng 3; đang trồng bù."
 

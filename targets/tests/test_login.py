@@ -4,7 +4,7 @@ a commune sits behind one NAT address."""
 from axes.models import AccessAttempt
 from django.test import override_settings
 
-from .test_entry import EntryTestCase
+from .base import EntryTestCase
 
 PASSWORD = "khoenon-demo-2025"
 

@@ -24,7 +24,7 @@ from targets.models import (
     Task,
 )
 
-from .test_import_export import ImportTestCase
+from .base import ImportTestCase
 
 NUMBER = "05/NQ-HĐND"
 

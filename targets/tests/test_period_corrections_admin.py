@@ -9,8 +9,7 @@ from django.contrib.auth.models import User
 
 from targets.models import VIA_ADMIN, Figure, PeriodState, WorkflowState
 
-from .test_commune_sheet import office_xlsx
-from .test_import_export import ImportTestCase
+from .base import ImportTestCase, office_xlsx
 
 LIST = "/admin/targets/reportingperiod/"
 

@@ -23,7 +23,7 @@ from django.test import Client, override_settings
 from khoenon.views import server_error
 from targets.models import Figure
 
-from .test_entry import EntryTestCase
+from .base import EntryTestCase
 
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 

@@ -1,9 +1,6 @@
 """The loaders fetch a page's data in a fixed number of queries, the same for one
 resolution of about thirty targets and for fifty times as much."""
 
-import datetime
-from decimal import Decimal
-
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
@@ -12,17 +9,12 @@ from targets.models import (
     Area,
     Assessment,
     Assignment,
-    BodyKind,
-    Commune,
     Figure,
     Indicator,
-    ReportingPeriod,
-    Resolution,
     ResponsibleBody,
     Role,
     Target,
     Verdict,
-    decree_09_window,
 )
 from targets.progress import (
     Status,
@@ -32,120 +24,7 @@ from targets.progress import (
     load_target_progress,
 )
 
-D = Decimal
-Y = 2025
-TARGETS_PER_RESOLUTION = 30
-AREAS = [Area.ECONOMY] * 3 + [Area.SOCIETY] * 6 + [Area.ENVIRONMENT] * 2
-
-# (comparison, combine, path, target value, figures for quarters I–IV)
-KINDS = [
-    ("at_least", "sum", "from_start", "235", ["50", "60", "70", "60"]),
-    ("at_least", "latest", "from_start", "40.64", ["40.1", "40.3", "40.5", "40.64"]),
-    ("above", "latest", "hold", "70", ["60", None, "65", "70.01"]),
-    ("at_most", "latest", "from_start", "15.99", ["16.8", "16.6", "16.4", "16.2"]),
-    ("maintain", "latest", "hold", "100", ["100", "99", "100", "100"]),
-    ("at_least", "sum", "from_start", "85", [None, None, None, None]),
-]
-LEAD_QUERIES = 4  # targets, figures, assessments, assignments
-
-
-def build_commune(name: str, **resolution) -> tuple[Resolution, dict]:
-    """A commune with its four 2025 quarters (Decree 09 windows, deadline 20 days
-    after) and one resolution adopted on 30/07/2025: (resolution, {quarter: period})."""
-    commune = Commune.objects.create(name=name, province="Lai Châu")
-    resolution = Resolution.objects.create(
-        commune=commune,
-        term="XXI",
-        adopted_on=datetime.date(Y, 7, 30),
-        effective_on=datetime.date(Y, 7, 30),
-        plan_year=Y,
-        covers_from=datetime.date(Y, 7, 1),
-        covers_to=datetime.date(Y, 12, 31),
-        **resolution,
-    )
-    periods = {}
-    for quarter in range(1, 5):
-        data_from, data_to = decree_09_window(Y, quarter)
-        periods[quarter] = ReportingPeriod.objects.create(
-            commune=commune,
-            year=Y,
-            quarter=quarter,
-            data_from=data_from,
-            data_to=data_to,
-            deadline=data_to + datetime.timedelta(days=20),
-        )
-    return resolution, periods
-
-
-def build_resolution(name: str, scale: int) -> tuple[Resolution, dict]:
-    """A commune with its four 2025 quarters and one resolution of 30 × scale targets,
-    figures for every quarter, three assignments per target and a few assessments."""
-    resolution, periods = build_commune(
-        name,
-        number="13/NQ-HĐND",
-        title="Về kế hoạch phát triển kinh tế - xã hội 6 tháng cuối năm 2025",
-        council=f"HĐND xã {name}",
-        session="thứ hai",
-    )
-    commune = resolution.commune
-    indicators = Indicator.objects.bulk_create(
-        Indicator(resolution=resolution, number=n, area=area, text=f"Chỉ tiêu ({n})")
-        for n, area in enumerate(AREAS, 1)
-    )
-    bodies = ResponsibleBody.objects.bulk_create(
-        ResponsibleBody(commune=commune, name=f"Đơn vị {i:03d}", kind=BodyKind.OFFICE)
-        for i in range(5 * scale)
-    )
-    council = ResponsibleBody.objects.create(
-        commune=commune, name="Thường trực HĐND xã", kind=BodyKind.COUNCIL
-    )
-    count = TARGETS_PER_RESOLUTION * scale
-    targets = Target.objects.bulk_create(
-        Target(
-            indicator=indicators[i % len(indicators)],
-            code=f"{indicators[i % len(indicators)].number}-{i}",
-            order=i,
-            name=f"Chỉ tiêu cụ thể {i}",
-            unit="%",
-            target_value=D(KINDS[i % len(KINDS)][3]),
-            comparison=KINDS[i % len(KINDS)][0],
-            combine=KINDS[i % len(KINDS)][1],
-            path=KINDS[i % len(KINDS)][2],
-            window_start_year=Y,
-            window_end_year=Y,
-            clause="…",
-        )
-        for i in range(count)
-    )
-    Figure.objects.bulk_create(
-        Figure(target=target, period=periods[q], value=D(value), state="approved")
-        for i, target in enumerate(targets)
-        for q, value in enumerate(KINDS[i % len(KINDS)][4], 1)
-        if value is not None
-    )
-    Assignment.objects.bulk_create(
-        assignment
-        for i, target in enumerate(targets)
-        for assignment in (
-            Assignment(target=target, body=bodies[i % len(bodies)], role=Role.LEAD),
-            Assignment(
-                target=target, body=bodies[(i + 1) % len(bodies)], role=Role.SUPPORTING
-            ),
-            Assignment(target=target, body=council, role=Role.SUPERVISING),
-        )
-    )
-    # The approver judged the malnutrition-like targets (index 3, 9, …) at year end.
-    Assessment.objects.bulk_create(
-        Assessment(
-            target=target,
-            period=periods[4],
-            verdict=Verdict.MET,
-            reason="Số liệu điều tra của tỉnh là 15,9%.",
-        )
-        for i, target in enumerate(targets)
-        if i % len(KINDS) == 3
-    )
-    return resolution, periods
+from .builders import LEAD_QUERIES, D, Y, build_resolution
 
 
 class LoadResolutionProgressTests(TestCase):

@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 from targets.models import Figure, Reminder, ReportingPeriod, WorkflowState
 from targets.reminders import clerk_notice, send_reminders
 
-from .test_entry import EntryTestCase
+from .base import EntryTestCase
 
 
 @override_settings(

@@ -19,8 +19,8 @@ from targets.models import (
 )
 from targets.services import resolution_load
 
-FIXTURES = Path(settings.BASE_DIR) / "fixtures"
-RESOLUTION_FILE = FIXTURES / "resolution-13-NQ-HDND-2025.json"
+from .base import FIXTURES, RESOLUTION_FILE
+
 SEED = FIXTURES / "nghi-quyet-13-NQ-HDND-2025-khoen-on.txt"
 SHARED_SEED = (
     Path(settings.BASE_DIR).parent

@@ -12,7 +12,7 @@ from targets.models import Figure, PeriodState, Target, WorkflowState
 from targets.reminders import missing_figures, outstanding
 from targets.services import MissingFigures, period_set_state
 
-from .test_entry import EntryTestCase
+from .base import EntryTestCase
 
 CHECKBOX = re.compile(r'<input[^>]*type="checkbox"[^>]*name="([fu]-\d+)"[^>]*>')
 
