@@ -58,7 +58,7 @@ from targets.progress import (
 
 from . import exports
 from .comparison import build_report
-from .reporting import target_line
+from .presentation import target_line
 
 # How long a proxy or browser may keep a public page without asking again.
 PUBLIC_MAX_AGE = 300

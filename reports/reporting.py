@@ -1,48 +1,37 @@
-"""Who has reported for a period, and how a target's row reads: plain functions over
-what the progress loader returned, plus one query for the period's figures."""
+"""Who has reported for a period, what is missing at a quarter's close, how full a
+target's bar is and how an override reads: plain functions over what the progress
+loader returned. How it all looks (styles, badges, a target's row) is in
+reports.presentation."""
 
 from __future__ import annotations
 
 import datetime
-import functools
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import models
 from django.utils import timezone
-from django.utils.html import format_html
 
 from targets.models import Comparison, PeriodState, ReportingPeriod, WorkflowState
-from targets.numbers import format_decimal
 from targets.progress import (
     SENT_STATES,
     ProgressRows,
     ResolutionProgress,
-    Status,
     TargetProgress,
 )
 
 HUNDRED = Decimal(100)
 
-# A figure counts as reported once the clerk has sent it: waiting for approval or
-# approved. Drafts and returned figures have not been reported.
-REPORTED = SENT_STATES
 
+class ReportState(models.TextChoices):
+    """Where a lead body's reporting for a period stands (BodyReport.state); its
+    colour and icon are in reports.presentation."""
 
-class ReportState:
-    MISSING = "missing"
-    LATE = "late"
-    UNDATED = "undated"
-    ON_TIME = "on_time"
-    NOTHING_DUE = "nothing_due"
-
-
-REPORT_LABELS = {
-    ReportState.MISSING: ("danger", "✗", "Chưa báo cáo đủ"),
-    ReportState.LATE: ("warning", "⚠", "Báo cáo trễ hạn"),
-    ReportState.UNDATED: ("secondary", "✓", "Đã báo cáo (không ghi thời điểm gửi)"),
-    ReportState.ON_TIME: ("success", "✓", "Báo cáo đúng hạn"),
-    ReportState.NOTHING_DUE: ("secondary", "–", "Không có chỉ tiêu phải báo cáo"),
-}
+    MISSING = "missing", "Chưa báo cáo đủ"
+    LATE = "late", "Báo cáo trễ hạn"
+    UNDATED = "undated", "Đã báo cáo (không ghi thời điểm gửi)"
+    ON_TIME = "on_time", "Báo cáo đúng hạn"
+    NOTHING_DUE = "nothing_due", "Không có chỉ tiêu phải báo cáo"
 
 
 @dataclass
@@ -60,7 +49,7 @@ class BodyReport:
     undated: list = field(default_factory=list)
 
     @property
-    def state(self) -> str:
+    def state(self) -> ReportState:
         if not self.due:
             return ReportState.NOTHING_DUE
         if self.missing:
@@ -72,16 +61,8 @@ class BodyReport:
         return ReportState.ON_TIME
 
     @property
-    def colour(self) -> str:
-        return REPORT_LABELS[self.state][0]
-
-    @property
-    def icon(self) -> str:
-        return REPORT_LABELS[self.state][1]
-
-    @property
     def label(self) -> str:
-        return REPORT_LABELS[self.state][2]
+        return self.state.label
 
     @property
     def has_reported(self) -> bool:
@@ -114,7 +95,7 @@ def sent_figures(rows: ProgressRows) -> Sent:
         saved,
         *_,
     ) in rows.figures:
-        if state not in REPORTED:
+        if state not in SENT_STATES:  # sent: reported, waiting or approved
             continue
         if period_id == rows.period.pk:
             at[target_id] = submitted
@@ -196,92 +177,7 @@ def bar_percent(item: TargetProgress) -> Decimal:
     return ratio.quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
-# --- one target's row, formatted once ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TargetLine:
-    """What a target's row on the dashboard and the scorecards shows, formatted in
-    Python once rather than piece by piece in the template (the dashboard renders
-    every target of the resolution)."""
-
-    item: TargetProgress
-    url: str | None
-    value: str
-    plan: str
-    versus: str
-    badge: str
-    bar: str
-    override: str = ""  # the approver's mark and reason (override_mark), or ""
-
-    @property
-    def target(self):
-        return self.item.target
-
-    @property
-    def status(self) -> str:
-        return self.item.progress.status.value
-
-    @property
-    def lead(self) -> str:
-        lead = self.item.lead
-        return lead.name if lead else "chưa phân công"
-
-    @property
-    def lead_name(self) -> str:
-        return lead_name(self.item)
-
-
-def versus_plan(item: TargetProgress) -> str:
-    """ "76,33%" for at-least and above targets, else the gap with its sign and unit
-    ("+0,51 %"), "–" without data."""
-    p = item.progress
-    if p.percent_of_plan is not None:
-        return format_decimal(p.percent_of_plan) + "%"
-    if p.gap is not None:
-        unit = item.target.unit
-        gap = format_decimal(p.gap)
-        text = f"{'+' if p.gap > 0 else ''}{gap}"
-        # No space before a percent sign: "+0,51%".
-        return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
-    return "–"
-
-
-@functools.cache
-def status_badge(status, extra: str = "") -> str:
-    """The status as a badge: icon (hidden from screen readers) and words. Eight
-    statuses: each badge is built once."""
-    status = Status(status)
-    return format_html(
-        '<span class="badge status text-bg-{}{}"><span aria-hidden="true">{}</span> '
-        "{}</span>",
-        status.colour,
-        f" {extra}" if extra else "",
-        status.icon,
-        status.label,
-    )
-
-
-def progress_bar(percent: Decimal, status) -> str:
-    """A small bar filled to percent (0–100), coloured by status, named in words;
-    the row prints the number beside it. SVG attributes, so no inline style."""
-    status = Status(status)
-    return format_html(
-        '<svg class="pbar" viewBox="0 0 100 8" preserveAspectRatio="none" '
-        'role="img" aria-label="{}% kế hoạch"><rect class="pbar-track" width="100" '
-        'height="8" rx="2"/><rect class="fill-{}" width="{}" height="8" rx="2"/>'
-        "</svg>",
-        format_decimal(percent),
-        status.colour,
-        str(percent),
-    )
-
-
-def _estimated(progress) -> str:
-    """' (ước)' when the latest figure counted was entered as an estimate."""
-    if progress.used and progress.used[-1][0] in progress.estimated:
-        return " (ước)"
-    return ""
+# --- overrides, in words -----------------------------------------------------------
 
 
 def is_overridden(progress) -> bool:
@@ -300,37 +196,4 @@ def override_words(progress) -> str:
         f"người phê duyệt đánh giá {progress.override.label} (kết quả tính toán: "
         f"{computed.label if computed else 'chưa có'}). Lý do: "
         f"{progress.override_reason}"
-    )
-
-
-def override_mark(progress) -> str:
-    """(*) beside a verdict the approver set: the reason in its title (hover) and in
-    a <details> that opens on a tap (phones have no hover; no script). '' when the
-    verdict shown is the computed one."""
-    words = override_words(progress)
-    if not words:
-        return ""
-    sentence = words[:1].upper() + words[1:]
-    return format_html(
-        '<details class="override"><summary title="{}">'
-        '<span aria-hidden="true">(*)</span>'
-        '<span class="visually-hidden">Đánh giá của người phê duyệt, xem lý do'
-        "</span></summary>"
-        '<span class="override-note">(*) {}</span></details>',
-        sentence,
-        sentence,
-    )
-
-
-def target_line(item: TargetProgress, url: str | None) -> TargetLine:
-    p = item.progress
-    return TargetLine(
-        item=item,
-        url=url,
-        value="–" if p.value is None else format_decimal(p.value) + _estimated(p),
-        plan=item.target.plan_text,
-        versus=versus_plan(item),
-        badge=status_badge(p.status),
-        bar=progress_bar(bar_percent(item), p.status),
-        override=override_mark(p),
     )

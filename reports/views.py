@@ -33,7 +33,6 @@ from targets.models import (
     Role,
     Task,
     TaskKind,
-    TaskStatus,
     TaskUpdate,
     WorkflowState,
 )
@@ -51,13 +50,17 @@ from targets.progress import (
 
 from . import exports
 from .comparison import build_report
-from .reporting import (
+from .presentation import (
     TargetLine,
+    override_mark,
+    target_line,
+    task_style,
+    task_styles,
+)
+from .reporting import (
     body_reports,
     missing_at_close,
-    override_mark,
     sent_figures,
-    target_line,
 )
 
 # --- which resolution, which period ------------------------------------------------
@@ -443,22 +446,6 @@ class TaskRow:
         return task_style(self.update)
 
 
-TASK_STYLE = {
-    TaskStatus.DONE: ("success", "✓"),
-    TaskStatus.IN_PROGRESS: ("primary", "►"),
-    TaskStatus.DELAYED: ("danger", "▼"),
-    TaskStatus.NOT_STARTED: ("secondary", "○"),
-}
-
-
-def task_style(update) -> tuple[str, str, str]:
-    """(colour, icon, label): text and icon, never colour alone."""
-    if update is None:
-        return ("light", "–", "Chưa có cập nhật")
-    colour, icon = TASK_STYLE[update.status]
-    return (colour, icon, update.get_status_display())
-
-
 def _task_rows(resolution, period) -> list[TaskRow]:
     """Every task and solution with its bodies and its latest approved update up to
     the period. Three queries."""
@@ -506,10 +493,7 @@ def _task_counts(rows: list[TaskRow]) -> list[tuple[str, str, str, int]]:
     counts: dict[tuple[str, str, str], int] = {}
     for row in rows:
         counts[row.style] = counts.get(row.style, 0) + 1
-    order = [task_style(None)] + [
-        (colour, icon, TaskStatus(s).label) for s, (colour, icon) in TASK_STYLE.items()
-    ]
-    return [(*style, counts[style]) for style in order if style in counts]
+    return [(*style, counts[style]) for style in task_styles() if style in counts]
 
 
 def tasks(request):

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html, format_html_join
 
-from reports import reporting
+from reports import presentation
 from targets.numbers import format_decimal, unit_suffix
 from targets.progress import SUMMARY_ORDER
 
@@ -17,7 +17,7 @@ def status_badge(status, extra=""):
     """The status as a badge: icon and words, never colour alone."""
     if status in (None, ""):
         return ""
-    return reporting.status_badge(status, extra)
+    return presentation.status_badge(status, extra)
 
 
 @register.simple_tag
@@ -33,7 +33,8 @@ def status_stack(counts):
         if not n:
             continue
         width = (Decimal(n) * 100 / counts.total).quantize(Decimal("0.01"))
-        parts.append((str(x), str(width), status.colour, f"{status.label}: {n}"))
+        colour = presentation.STATUS_STYLE[status].colour
+        parts.append((str(x), str(width), colour, f"{status.label}: {n}"))
         x += width
     segments = format_html_join(
         "",
@@ -49,8 +50,16 @@ def status_stack(counts):
 
 
 @register.filter
-def status_count(counts, status):
-    return counts[status]
+def status_colour(status):
+    """The Bootstrap colour of a verdict status, a task status or a body's report
+    state: text-bg-{{ p.status|status_colour }}."""
+    return presentation.style_of(status).colour
+
+
+@register.filter
+def status_icon(status):
+    """The icon that goes with the colour, so colour is never alone."""
+    return presentation.style_of(status).icon
 
 
 @register.filter

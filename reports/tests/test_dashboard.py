@@ -7,6 +7,7 @@ from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from reports.presentation import style_of
 from targets.models import (
     DELEGATE,
     Area,
@@ -89,7 +90,7 @@ class DemoDashboardTests(TestCase):
             status, row = rows[t.pk]
             cells = text(row)
             self.assertEqual(status, p.status, t.code)
-            self.assertIn(f"{p.status.icon} {p.status.label}", cells, t.code)
+            self.assertIn(f"{style_of(p.status).icon} {p.status.label}", cells, t.code)
             self.assertIn(format_decimal(t.target_value), cells, t.code)
             value = "–" if p.value is None else format_decimal(p.value)
             self.assertIn(value, cells, t.code)
@@ -307,7 +308,8 @@ class EveryStatusDashboardTests(TestCase):
                 status = Status(status)
                 self.assertContains(
                     response,
-                    f'<span aria-hidden="true">{status.icon}</span> {status.label}'
+                    f'<span aria-hidden="true">{style_of(status).icon}</span> '
+                    f"{status.label}"
                     f'</span> <span class="count">{progress.overall[status]}</span>',
                 )
 

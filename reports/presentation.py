@@ -1,0 +1,207 @@
+"""How statuses look on every page and file, written once: a Bootstrap contextual
+colour and an icon character for each verdict status (targets.progress.Status), each
+task status (targets.models.TaskStatus) and each state of a body's reporting
+(reporting.ReportState); the badges and bars built from them; and a target's row,
+formatted once. Pages show text + icon + colour, never colour alone. The icons exist
+in DejaVu Sans (used for the PDF).
+
+The templates read the same tables through reports.templatetags.report_ui
+(`{{ status|status_colour }}`, `{{ status|status_icon }}`, `{% status_badge %}`)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.utils.html import format_html
+
+from targets.models import TaskStatus
+from targets.numbers import format_decimal
+from targets.progress import Status, TargetProgress
+
+from .reporting import ReportState, bar_percent, lead_name, override_words
+
+
+class Style(NamedTuple):
+    colour: str  # Bootstrap contextual colour: text-bg-<colour>, fill-<colour>
+    icon: str
+
+
+STATUS_STYLE: dict[Status, Style] = {
+    Status.NO_DATA: Style("secondary", "○"),
+    Status.INCOMPLETE: Style("secondary", "◔"),
+    Status.ALREADY_MET: Style("success", "✔"),
+    Status.ON_TRACK: Style("success", "✓"),
+    Status.AT_RISK: Style("warning", "⚠"),
+    Status.BEHIND: Style("danger", "▼"),
+    Status.EXCEEDED: Style("primary", "▲"),
+    Status.MET: Style("success", "✓"),
+    Status.NOT_MET: Style("danger", "✗"),
+}
+
+TASK_STYLE: dict[TaskStatus, Style] = {
+    TaskStatus.DONE: Style("success", "✓"),
+    TaskStatus.IN_PROGRESS: Style("primary", "►"),
+    TaskStatus.DELAYED: Style("danger", "▼"),
+    TaskStatus.NOT_STARTED: Style("secondary", "○"),
+}
+
+# A task with no approved update up to the period.
+NO_UPDATE = Style("light", "–")
+NO_UPDATE_LABEL = "Chưa có cập nhật"
+
+REPORT_STYLE: dict[ReportState, Style] = {
+    ReportState.MISSING: Style("danger", "✗"),
+    ReportState.LATE: Style("warning", "⚠"),
+    ReportState.UNDATED: Style("secondary", "✓"),
+    ReportState.ON_TIME: Style("success", "✓"),
+    ReportState.NOTHING_DUE: Style("secondary", "–"),
+}
+
+# The three vocabularies share no value, so one lookup serves them all, by member or
+# by value ("at_risk", "done", "late"); reports/tests/test_presentation.py checks it.
+STYLES: dict[str, Style] = {**STATUS_STYLE, **TASK_STYLE, **REPORT_STYLE}
+
+
+def style_of(status) -> Style:
+    """The style of a verdict status, a task status or a body's report state."""
+    return STYLES[status]
+
+
+def task_style(update) -> tuple[str, str, str]:
+    """(colour, icon, label) of a task's latest update, or of its having none."""
+    if update is None:
+        return (*NO_UPDATE, NO_UPDATE_LABEL)
+    return (*TASK_STYLE[update.status], update.get_status_display())
+
+
+def task_styles() -> list[tuple[str, str, str]]:
+    """Every (colour, icon, label) a task row can show, in the order of the counts:
+    no update first, then the statuses from done to not started."""
+    return [(*NO_UPDATE, NO_UPDATE_LABEL)] + [
+        (*style, TaskStatus(s).label) for s, style in TASK_STYLE.items()
+    ]
+
+
+@functools.cache
+def status_badge(status, extra: str = "") -> str:
+    """The status as a badge: icon (hidden from screen readers) and words. Nine
+    statuses: each badge is built once."""
+    status = Status(status)
+    colour, icon = STATUS_STYLE[status]
+    return format_html(
+        '<span class="badge status text-bg-{}{}"><span aria-hidden="true">{}</span> '
+        "{}</span>",
+        colour,
+        f" {extra}" if extra else "",
+        icon,
+        status.label,
+    )
+
+
+def progress_bar(percent: Decimal, status) -> str:
+    """A small bar filled to percent (0–100), coloured by status, named in words;
+    the row prints the number beside it. SVG attributes, so no inline style."""
+    status = Status(status)
+    return format_html(
+        '<svg class="pbar" viewBox="0 0 100 8" preserveAspectRatio="none" '
+        'role="img" aria-label="{}% kế hoạch"><rect class="pbar-track" width="100" '
+        'height="8" rx="2"/><rect class="fill-{}" width="{}" height="8" rx="2"/>'
+        "</svg>",
+        format_decimal(percent),
+        STATUS_STYLE[status].colour,
+        str(percent),
+    )
+
+
+def override_mark(progress) -> str:
+    """(*) beside a verdict the approver set: the reason in its title (hover) and in
+    a <details> that opens on a tap (phones have no hover; no script). '' when the
+    verdict shown is the computed one."""
+    words = override_words(progress)
+    if not words:
+        return ""
+    sentence = words[:1].upper() + words[1:]
+    return format_html(
+        '<details class="override"><summary title="{}">'
+        '<span aria-hidden="true">(*)</span>'
+        '<span class="visually-hidden">Đánh giá của người phê duyệt, xem lý do'
+        "</span></summary>"
+        '<span class="override-note">(*) {}</span></details>',
+        sentence,
+        sentence,
+    )
+
+
+# --- one target's row, formatted once ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    """What a target's row on the dashboard and the scorecards shows, formatted in
+    Python once rather than piece by piece in the template (the dashboard renders
+    every target of the resolution)."""
+
+    item: TargetProgress
+    url: str | None
+    value: str
+    plan: str
+    versus: str
+    badge: str
+    bar: str
+    override: str = ""  # the approver's mark and reason (override_mark), or ""
+
+    @property
+    def target(self):
+        return self.item.target
+
+    @property
+    def status(self) -> str:
+        return self.item.progress.status.value
+
+    @property
+    def lead(self) -> str:
+        lead = self.item.lead
+        return lead.name if lead else "chưa phân công"
+
+    @property
+    def lead_name(self) -> str:
+        return lead_name(self.item)
+
+
+def versus_plan(item: TargetProgress) -> str:
+    """ "76,33%" for at-least and above targets, else the gap with its sign and unit
+    ("+0,51 %"), "–" without data."""
+    p = item.progress
+    if p.percent_of_plan is not None:
+        return format_decimal(p.percent_of_plan) + "%"
+    if p.gap is not None:
+        unit = item.target.unit
+        gap = format_decimal(p.gap)
+        text = f"{'+' if p.gap > 0 else ''}{gap}"
+        # No space before a percent sign: "+0,51%".
+        return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
+    return "–"
+
+
+def _estimated(progress) -> str:
+    """' (ước)' when the latest figure counted was entered as an estimate."""
+    if progress.used and progress.used[-1][0] in progress.estimated:
+        return " (ước)"
+    return ""
+
+
+def target_line(item: TargetProgress, url: str | None) -> TargetLine:
+    p = item.progress
+    return TargetLine(
+        item=item,
+        url=url,
+        value="–" if p.value is None else format_decimal(p.value) + _estimated(p),
+        plan=item.target.plan_text,
+        versus=versus_plan(item),
+        badge=status_badge(p.status),
+        bar=progress_bar(bar_percent(item), p.status),
+        override=override_mark(p),
+    )
