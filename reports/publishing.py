@@ -10,7 +10,8 @@ from django.views.decorators.http import require_POST
 from targets import rules
 from targets.forms import ReasonForm
 from targets.models import APPROVER, ReportingPeriod
-from targets.services import WorkflowError, period_publish, period_unpublish
+from targets.periods import period_publish, period_unpublish
+from targets.services import WorkflowError
 
 
 def _may_publish(user) -> bool:

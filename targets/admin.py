@@ -24,7 +24,7 @@ from import_export.admin import ImportExportMixin
 from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import models, services
+from . import models, periods, services
 from .forms import MAX_NOTE
 from .models import (
     Assessment,
@@ -831,7 +831,7 @@ class ReportingPeriodAdmin(SafeIdsMixin, SimpleHistoryAdmin):
         form = CorrectionsForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                count = services.period_reopen_for_corrections(
+                count = periods.period_reopen_for_corrections(
                     request.user,
                     period,
                     form.cleaned_data["reason"],

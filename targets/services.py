@@ -1,11 +1,8 @@
 """Writes that touch several models: each a small atomic function."""
 
 import datetime
-import json
 import logging
 from collections.abc import Collection
-from decimal import Decimal
-from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -15,33 +12,23 @@ from simple_history.utils import bulk_update_with_history
 
 from . import evidence as evidence_files
 from .models import (
-    APPROVER,
-    ROLE_GROUPS,
     VIA_ADMIN,
     VIA_FORM,
     VIA_IMPORT,
     VIA_REVIEW,
     Assessment,
-    Assignment,
-    Commune,
     Evidence,
     Figure,
     FigureKind,
-    Indicator,
     PeriodState,
     ReportingPeriod,
-    Resolution,
-    ResponsibleBody,
     Target,
-    Task,
     TaskUpdate,
     WorkflowState,
-    decree_09_window,
     lock_reason,
 )
 from .numbers import format_decimal
 from .plausibility import flags_for
-from .progress import Status, TargetSpec, evaluate
 from .submission import (
     CONFIRM_TEXT,
     OPEN_STATES,
@@ -52,298 +39,11 @@ from .submission import (
 
 audit = logging.getLogger("khoenon.audit")
 
-# Days after the end of a quarter's data window (the 14th) that entry stays open by
-# default: the 20th of the quarter's last month.
-DEFAULT_DEADLINE_DAYS = 6
-
-
-def _sync(model, lookup: dict, values: dict):
-    """Create the row, or update it only where a value differs: re-running a load writes
-    nothing (and records no history) when the data has not changed."""
-    obj = model.objects.filter(**lookup).first()
-    if obj is None:
-        obj = model(**lookup, **values)
-        obj.full_clean()
-        obj.save()
-        return obj, True
-    changed = [k for k, v in values.items() if getattr(obj, k) != v]
-    if changed:
-        for k in changed:
-            setattr(obj, k, values[k])
-        obj.full_clean()
-        obj.save(update_fields=changed)
-    return obj, False
-
-
-def period_ensure(commune: Commune, year: int, quarter: int) -> ReportingPeriod:
-    """The commune's calendar quarter, created with the Decree 09 data window if
-    missing. An existing period keeps its state and deadline."""
-    data_from, data_to = decree_09_window(year, quarter)
-    period, _ = ReportingPeriod.objects.get_or_create(
-        commune=commune,
-        year=year,
-        quarter=quarter,
-        defaults={
-            "data_from": data_from,
-            "data_to": data_to,
-            "deadline": data_to + datetime.timedelta(days=DEFAULT_DEADLINE_DAYS),
-        },
-    )
-    return period
-
-
-def _decimal_or_none(text: str | None) -> Decimal | None:
-    return Decimal(text) if text not in (None, "") else None
-
-
-def _places_written(text: str) -> int:
-    """Decimals as the fixture writes a number: "32.0" → 1, "85" → 0."""
-    exponent = Decimal(text).as_tuple().exponent
-    return max(0, -exponent)
-
-
-@transaction.atomic
-def resolution_load(path: Path) -> Resolution:
-    """Load (or reload) a resolution from its fixture file, by natural keys.
-
-    The fixture is the adopted text: reloading restores every target to it."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    commune, _ = Commune.objects.get_or_create(**data["commune"])
-
-    bodies = {}
-    for row in data["bodies"]:
-        lookup = {"commune": commune, "name": row["name"]}
-        values = {k: v for k, v in row.items() if k != "name"}
-        bodies[row["name"]], _ = _sync(ResponsibleBody, lookup, values)
-
-    for row in data["periods"]:
-        period_ensure(commune, row["year"], row["quarter"])
-
-    res = dict(data["resolution"])
-    source_file = res.pop("source_text_file", None)
-    res["source_text"] = (
-        (Path(path).parent / source_file).read_text(encoding="utf-8")
-        if source_file
-        else ""
-    )
-    res["legal_bases"] = "\n".join(res["legal_bases"])
-    res["considered"] = "\n".join(res["considered"])
-    for key in ("adopted_on", "effective_on", "covers_from", "covers_to"):
-        res[key] = datetime.date.fromisoformat(res[key])
-    resolution, _ = _sync(
-        Resolution,
-        {"commune": commune, "number": res.pop("number")},
-        res,
-    )
-
-    targets = {}
-    for ind_row in data["indicators"]:
-        indicator, _ = _sync(
-            Indicator,
-            {"resolution": resolution, "number": ind_row["number"]},
-            {"area": ind_row["area"], "text": ind_row["text"]},
-        )
-        for order, t in enumerate(ind_row["targets"], start=1):
-            values = {
-                "order": order,
-                "name": t["name"],
-                "unit": t["unit"],
-                "target_value": Decimal(t["target_value"]),
-                "comparison": t["comparison"],
-                "combine": t["combine"],
-                "path": t["path"],
-                "clause": t["clause"],
-                "reading_note": t.get("reading_note", ""),
-                "allows_negative": t.get("allows_negative", False),
-                "decimal_places": t.get("decimal_places", 2),
-                "plan_decimal_places": _places_written(t["target_value"]),
-                "min_value": _decimal_or_none(t.get("min_value")),
-                "max_value": _decimal_or_none(t.get("max_value")),
-                "baseline": Decimal(t["baseline"]) if t.get("baseline") else None,
-                "window_start_year": t.get("window_start_year", resolution.plan_year),
-                "window_start_quarter": t.get("window_start_quarter", 1),
-                "window_end_year": t.get("window_end_year", resolution.plan_year),
-                "window_end_quarter": t.get("window_end_quarter", 4),
-            }
-            targets[t["code"]], _ = _sync(
-                Target, {"indicator": indicator, "code": t["code"]}, values
-            )
-
-    tasks = {}
-    for row in data["tasks"]:
-        tasks[(row["kind"], row["number"])], _ = _sync(
-            Task,
-            {"resolution": resolution, "kind": row["kind"], "number": row["number"]},
-            {"text": row["text"]},
-        )
-
-    for row in data["assignments"]:
-        lookup = {"body": bodies[row["body"]]}
-        if "target" in row:
-            lookup["target"] = targets[row["target"]]
-        else:
-            lookup["task"] = tasks[tuple(row["task"])]
-        _sync(
-            Assignment,
-            lookup,
-            {
-                "role": row["role"],
-                "is_assumption": row["is_assumption"],
-                "note": row["note"],
-            },
-        )
-    _article_2_load(
-        data.get("article_2", ()), bodies, [*targets.values()], [*tasks.values()]
-    )
-    return resolution
-
-
-def _article_2_load(rows, bodies: dict, targets: list, tasks: list) -> None:
-    """Article 2 of a resolution: the bodies it charges with implementing (UBND xã)
-    and supervising (the council's standing committee, its committees, delegates)
-    the whole resolution, so an assignment to every target and every task. One query
-    reads what exists; only what is missing or differs is written (a reload writes
-    nothing)."""
-    if not rows:
-        return
-    chosen = [bodies[row["body"]] for row in rows]
-    existing = {
-        (a.body_id, a.target_id, a.task_id): a
-        for a in Assignment.objects.filter(body__in=chosen).filter(
-            Q(target__in=targets) | Q(task__in=tasks)
-        )
-    }
-    new = []
-    for row, body in zip(rows, chosen, strict=True):
-        values = {
-            "role": row["role"],
-            "is_assumption": row["is_assumption"],
-            "note": row["note"],
-        }
-        subjects = [{"target": t} for t in targets] + [{"task": t} for t in tasks]
-        for subject in subjects:
-            target, task = subject.get("target"), subject.get("task")
-            key = (body.pk, target and target.pk, task and task.pk)
-            found = existing.get(key)
-            if found is None:
-                assignment = Assignment(body=body, **subject, **values)
-                # Field rules here; the database's constraints hold the rest.
-                assignment.full_clean(validate_unique=False, validate_constraints=False)
-                new.append(assignment)
-                continue
-            changed = [k for k, v in values.items() if getattr(found, k) != v]
-            if changed:
-                for k in changed:
-                    setattr(found, k, values[k])
-                found.full_clean(validate_unique=False, validate_constraints=False)
-                found.save(update_fields=changed)
-    Assignment.objects.bulk_create(new)
-
-
-@transaction.atomic
-def demo_load(path: Path, today: datetime.date) -> None:
-    """Demo accounts and demo figures (marked is_demo), for trying the portal.
-
-    Never run in production: the accounts share a published password."""
-    from django.contrib.auth.models import Group, User
-
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    resolution = Resolution.objects.select_related("commune").get(
-        number=data["resolution"]
-    )
-    commune = resolution.commune
-    bodies = {b.name: b for b in commune.bodies.all()}
-    # The migration creates the role groups; a flushed test database has none.
-    groups = {name: Group.objects.get_or_create(name=name)[0] for name in ROLE_GROUPS}
-
-    for row in data["users"]:
-        user, created = User.objects.get_or_create(
-            username=row["username"],
-            defaults={"first_name": row["first_name"], "last_name": row["last_name"]},
-        )
-        if created or not user.check_password(data["password"]):
-            user.set_password(data["password"])
-        superuser = row.get("superuser", False)
-        user.is_staff = user.is_superuser = superuser
-        # So that `send_reminders` has someone to write to under `make run`.
-        user.email = f"{row['username']}@{data['email_domain']}"
-        user.save()
-        user.groups.set([groups[row["group"]]])
-        for name in row.get("bodies", []):
-            bodies[name].members.add(user)
-
-    periods = {}
-    for year, quarter in data["closed_periods"] + [data["open_period"]]:
-        periods[(year, quarter)] = period_ensure(commune, year, quarter)
-    for key in data["closed_periods"]:
-        _sync(ReportingPeriod, {"pk": periods[tuple(key)].pk}, {"state": "closed"})
-    _sync(
-        ReportingPeriod,
-        {"pk": periods[tuple(data["open_period"])].pk},
-        {
-            "state": "open",
-            "deadline": today + datetime.timedelta(days=data["open_period_days"]),
-        },
-    )
-
-    targets = {
-        t.code: t
-        for t in Target.objects.filter(indicator__resolution=resolution).select_related(
-            "indicator__resolution"
-        )
-    }
-    for row in data["figures"]:
-        _sync(
-            Figure,
-            {
-                "target": targets[row["target"]],
-                "period": periods[(row["year"], row["quarter"])],
-            },
-            {
-                "value": Decimal(row["value"]),
-                "kind": row.get("kind", "actual"),
-                "state": row["state"],
-                "note": row.get("note", ""),
-                "is_demo": True,
-            },
-        )
-    # Công bố: the closed quarters listed, in order; a reload keeps the first date.
-    published = {tuple(key) for key in data.get("published_periods", [])}
-    for key in sorted(published):
-        period = ReportingPeriod.objects.get(pk=periods[key].pk)
-        if period.published_at is None:
-            period_publish(None, period)
-
-
 # --- the quarterly workflow ---------------------------------------------------------
 
 
 class WorkflowError(Exception):
     """A write refused as a whole, with a Vietnamese message for the user."""
-
-
-class MissingFigures(WorkflowError):
-    """Closing refused until the approver confirms the figures still missing."""
-
-    def __init__(self, period: ReportingPeriod, missing: list):
-        self.missing = missing
-        named = "; ".join(
-            f"{item.code} – {item.lead_name} ({item.state_label})" for item in missing
-        )
-        super().__init__(
-            f"Chưa khóa sổ {period}: còn {len(missing)} chỉ tiêu chưa có số liệu "
-            f"được phê duyệt: {named}. Nếu vẫn khóa sổ, đánh dấu ô “Vẫn khóa sổ dù "
-            "còn thiếu số liệu” rồi bấm khóa sổ lần nữa; các chỉ tiêu này sẽ ghi là "
-            "chưa có số liệu của quý."
-        )
-
-
-NEEDS_EXPLANATION = {Status.AT_RISK, Status.BEHIND, Status.NOT_MET}
-
-
-def entry_status(target: Target, values: dict, period: ReportingPeriod) -> Status:
-    """The status the target would have at the period with these quarterly values."""
-    return evaluate(TargetSpec.from_model(target), values, period.key).status
 
 
 def _stamp(obj, user, reason: str) -> None:
@@ -761,36 +461,6 @@ def figure_reopen(user, figure: Figure, reason: str) -> None:
 
 
 @transaction.atomic
-def period_set_state(
-    user,
-    period: ReportingPeriod,
-    state: str,
-    reason: str,
-    *,
-    confirm_missing: bool = False,
-) -> ReportingPeriod:
-    """Close a period (locks every figure in it) or reopen it; audited with reason.
-    Closing while targets due in the quarter have no approved figure needs
-    `confirm_missing`: without it nothing changes and the error names them.
-    Returns the period as it now stands."""
-    from .reminders import missing_figures
-
-    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
-    if period.state == state:
-        raise WorkflowError(f"{period} đã ở trạng thái “{period.get_state_display()}”.")
-    if state == PeriodState.CLOSED and not confirm_missing:
-        missing = missing_figures(period)
-        if missing:
-            raise MissingFigures(period, missing)
-    period.state = state
-    period._change_reason = reason
-    period.full_clean()
-    period.save()
-    audit.info("period_%s user=%s period=%s", state, user.username, period.pk)
-    return period
-
-
-@transaction.atomic
 def assessment_save(user, target: Target, period: ReportingPeriod, verdict, reason):
     """The approver's verdict overriding the computed one, with the reason."""
     assessment = Assessment.objects.filter(target=target, period=period).first()
@@ -805,89 +475,6 @@ def assessment_save(user, target: Target, period: ReportingPeriod, verdict, reas
         raise WorkflowError(" ".join(exc.messages)) from None
     assessment.save()
     return assessment
-
-
-# --- publishing (công bố) and API tokens ----------------------------------------------
-
-
-@transaction.atomic
-def period_publish(user, period: ReportingPeriod) -> ReportingPeriod:
-    """The approver publishes a closed quarter: its approved figures and their
-    judgement become public (reports/public.py, the API). Quarters are published in
-    order within a year, because a quarter's report carries the earlier quarters'
-    figures (sums add them up): publishing quý III while quý II is not would show
-    quý II."""
-    from . import rules
-
-    if user is not None and APPROVER not in rules.roles(user):
-        raise WorkflowError("Chỉ lãnh đạo UBND xã (người phê duyệt) công bố số liệu.")
-    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
-    if period.state != PeriodState.CLOSED:
-        raise WorkflowError(
-            f"{period} chưa khóa sổ: chỉ công bố được kỳ đã khóa sổ (số liệu đã "
-            "phê duyệt và không còn thay đổi)."
-        )
-    if period.published_at is not None:
-        raise WorkflowError(f"{period} đã được công bố.")
-    earlier = (
-        ReportingPeriod.objects.filter(
-            commune=period.commune_id,
-            year=period.year,
-            quarter__lt=period.quarter,
-            published_at__isnull=True,
-        )
-        .order_by("quarter")
-        .first()
-    )
-    if earlier is not None:
-        raise WorkflowError(
-            f"Hãy công bố {earlier} trước: báo cáo {period} có cả số liệu các quý "
-            "trước trong năm."
-        )
-    period.published_at = timezone.now()
-    period.published_by = user
-    period._change_reason = "Công bố số liệu"
-    period.save(update_fields=["published_at", "published_by"])
-    audit.info(
-        "period_publish user=%s period=%s",
-        getattr(user, "username", "-"),
-        period.pk,
-    )
-    return period
-
-
-@transaction.atomic
-def period_unpublish(user, period: ReportingPeriod, reason: str) -> list:
-    """An administrator withdraws a published quarter, with a reason kept in the
-    period's history. The later published quarters of the year go with it (their
-    reports carry this quarter's figures). Returns the periods unpublished."""
-    from . import rules
-
-    if not rules.is_admin(user):
-        raise WorkflowError("Chỉ quản trị hệ thống được gỡ công bố.")
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError("Phải nêu lý do gỡ công bố.")
-    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
-    if period.published_at is None:
-        raise WorkflowError(f"{period} chưa được công bố.")
-    withdrawn = list(
-        ReportingPeriod.objects.select_for_update()
-        .filter(
-            commune=period.commune_id,
-            year=period.year,
-            quarter__gte=period.quarter,
-            published_at__isnull=False,
-        )
-        .order_by("quarter")
-    )
-    for item in withdrawn:
-        item.published_at = None
-        item.published_by = None
-        item._change_reason = f"{VIA_ADMIN} – gỡ công bố: {reason}"
-        item.save(update_fields=["published_at", "published_by"])
-        audit.info("period_unpublish user=%s period=%s", user.username, item.pk)
-    return withdrawn
 
 
 @transaction.atomic
@@ -911,46 +498,6 @@ def token_revoke(token) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit.info("token_revoke user=%s token=%s", token.user.username, token.pk)
-
-
-@transaction.atomic
-def period_reopen_for_corrections(
-    user, period: ReportingPeriod, reason: str, *, reopen_period: bool = False
-) -> int:
-    """Reopen every approved figure of a quarter for corrections, with one reason
-    audited on each figure (the `figure_reopen` rule, one figure after another),
-    so that a corrected sheet can be imported and go back through approval.
-    A closed quarter must be reopened first: with `reopen_period` the period is
-    reopened here (`period_set_state`, same reason) in the same transaction.
-    Returns how many figures were reopened."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise WorkflowError("Hãy ghi lý do mở lại kỳ để sửa số liệu.")
-    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
-    if period.state == PeriodState.CLOSED:
-        if not reopen_period:
-            raise WorkflowError(
-                f"{period} đã khóa sổ: phải mở lại kỳ trước (có lý do) rồi mới mở "
-                "lại số liệu để sửa. Đánh dấu ô “Mở lại cả kỳ báo cáo” để làm cả "
-                "hai việc trong một bước."
-            )
-        period_set_state(user, period, PeriodState.OPEN, f"{VIA_ADMIN} – {reason}")
-    approved = list(
-        Figure.objects.filter(period=period, state=WorkflowState.APPROVED).order_by(
-            "pk"
-        )
-    )
-    if not approved:
-        raise WorkflowError(f"{period} không có số liệu đã phê duyệt nào để mở lại.")
-    for figure in approved:
-        figure_reopen(user, figure, reason)
-    audit.info(
-        "period_reopen_for_corrections user=%s period=%s figures=%s",
-        user.username,
-        period.pk,
-        len(approved),
-    )
-    return len(approved)
 
 
 IMPORT_EXPLAIN_HINT = (

@@ -36,6 +36,7 @@ from .models import (
     WorkflowState,
 )
 from .numbers import format_decimal_input
+from .periods import period_set_state
 from .plausibility import flags_for
 from .progress import TargetSpec, evaluate
 from .reminders import approver_notice, clerk_notice, missing_figures
@@ -45,7 +46,6 @@ from .services import (
     assessment_save,
     entry_save,
     figure_reopen,
-    period_set_state,
     review_approve,
     review_return,
 )

@@ -30,7 +30,7 @@ from targets.models import (
     TaskUpdate,
     Verdict,
 )
-from targets.services import demo_load, resolution_load
+from targets.loaders import demo_load, resolution_load
 from targets.tests.builders import build_commune
 
 D = Decimal

@@ -21,7 +21,8 @@ from targets.models import (
     Target,
     WorkflowState,
 )
-from targets.services import WorkflowError, period_publish, period_unpublish
+from targets.periods import period_publish, period_unpublish
+from targets.services import WorkflowError
 from targets.tests.base import EntryTestCase
 
 # Values no demo figure holds, so finding one in a page means it leaked.

@@ -17,7 +17,7 @@ from django.test import Client, TestCase, override_settings
 from django.utils import timezone
 
 from targets.models import Figure, ReportingPeriod, Target, Task
-from targets.services import demo_load, resolution_load
+from targets.loaders import demo_load, resolution_load
 from targets.spreadsheets import SafeCSV, SafeXLSX
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from targets.models import Figure, ReportingPeriod, Target, WorkflowState
-from targets.services import demo_load, resolution_load
+from targets.loaders import demo_load, resolution_load
 
 from .base import DEMO_FILE, RESOLUTION_FILE
 

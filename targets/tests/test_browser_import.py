@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from targets.models import Figure, WorkflowState
-from targets.services import resolution_load
+from targets.loaders import resolution_load
 
 from .base import RESOLUTION_FILE, office_xlsx
 

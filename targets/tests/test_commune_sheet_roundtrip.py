@@ -9,7 +9,8 @@ import openpyxl
 from django.urls import reverse
 
 from targets.models import Figure, FigureKind, WorkflowState
-from targets.services import WorkflowError, period_reopen_for_corrections
+from targets.periods import period_reopen_for_corrections
+from targets.services import WorkflowError
 
 from .base import ImportTestCase, figures, office_xlsx
 

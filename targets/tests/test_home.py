@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.test import TestCase
 from django.utils import translation
 
-from targets.services import demo_load, resolution_load
+from targets.loaders import demo_load, resolution_load
 
 from .base import DEMO_FILE, RESOLUTION_FILE
 

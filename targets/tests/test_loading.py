@@ -12,7 +12,7 @@ from targets.models import (
     Target,
     Task,
 )
-from targets.services import demo_load, resolution_load
+from targets.loaders import demo_load, resolution_load
 
 from .base import DEMO_FILE, RESOLUTION_FILE
 

@@ -17,7 +17,7 @@ from targets.models import (
     Target,
     Task,
 )
-from targets.services import resolution_load
+from targets.loaders import resolution_load
 
 from .base import FIXTURES, RESOLUTION_FILE
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from targets.models import Figure, PeriodState, Target, WorkflowState
 from targets.reminders import missing_figures, outstanding
-from targets.services import MissingFigures, period_set_state
+from targets.periods import MissingFigures, period_set_state
 
 from .base import EntryTestCase
 

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from targets.services import demo_load
+from targets.loaders import demo_load
 
 DEFAULT = Path(settings.BASE_DIR) / "fixtures" / "demo-2025.json"
 

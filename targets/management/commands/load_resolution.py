@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from targets.services import resolution_load
+from targets.loaders import resolution_load
 
 DEFAULT = Path(settings.BASE_DIR) / "fixtures" / "resolution-13-NQ-HDND-2025.json"
 
