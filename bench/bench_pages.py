@@ -251,7 +251,7 @@ import statistics, sys, time
 import django
 django.setup()
 from targets.models import ReportingPeriod, Resolution
-from targets.progress import load_resolution_progress
+from targets.progress_load import load_resolution_progress
 for pk in sys.argv[2:]:
     r = Resolution.objects.get(pk=pk)
     period = (

@@ -38,7 +38,7 @@ from targets.models import (
     Target,
     WorkflowState,
 )
-from targets.progress import load_resolution_progress
+from targets.progress_load import load_resolution_progress
 from targets.services import RowErrors, WorkflowError, entry_save
 
 from . import serializers as s

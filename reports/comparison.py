@@ -26,12 +26,12 @@ from targets.progress import (
     FINAL_STATUSES,
     SUMMARY_ORDER,
     Progress,
-    ResolutionProgress,
     Status,
     TargetProgress,
     quarter_label,
     span_label,
 )
+from targets.progress_load import ResolutionProgress
 
 from .reporting import is_overridden, lead_name, missing_at_close, override_words
 

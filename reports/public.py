@@ -47,13 +47,11 @@ from targets.models import (
     WorkflowState,
 )
 from targets.numbers import format_decimal
-from targets.progress import (
-    SUMMARY_ORDER,
+from targets.progress import SUMMARY_ORDER, quarter_label, quarters_between
+from targets.progress_load import (
     build_progress,
     fetch_progress_rows,
     load_target_progress,
-    quarter_label,
-    quarters_between,
 )
 
 from . import exports

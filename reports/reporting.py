@@ -13,12 +13,8 @@ from django.db import models
 from django.utils import timezone
 
 from targets.models import Comparison, PeriodState, ReportingPeriod, WorkflowState
-from targets.progress import (
-    SENT_STATES,
-    ProgressRows,
-    ResolutionProgress,
-    TargetProgress,
-)
+from targets.progress import TargetProgress
+from targets.progress_load import SENT_STATES, ProgressRows, ResolutionProgress
 
 HUNDRED = Decimal(100)
 

@@ -39,13 +39,15 @@ from targets.models import (
 from targets.progress import (
     SUMMARY_ORDER,
     Status,
+    quarter_label,
+    quarters_between,
+    thresholds,
+)
+from targets.progress_load import (
     build_progress,
     fetch_progress_rows,
     load_resolution_progress,
     load_target_progress,
-    quarter_label,
-    quarters_between,
-    thresholds,
 )
 
 from . import exports

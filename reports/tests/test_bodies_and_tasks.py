@@ -5,7 +5,7 @@ from django.test import TestCase
 from django.urls import reverse
 
 from targets.models import DELEGATE, ReportingPeriod, ResponsibleBody
-from targets.progress import load_resolution_progress
+from targets.progress_load import load_resolution_progress
 
 from .builders import FAST_PASSWORDS, build_every_status, load_demo, user
 from .helpers import text

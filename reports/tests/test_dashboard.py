@@ -17,7 +17,8 @@ from targets.models import (
     Target,
 )
 from targets.numbers import format_decimal
-from targets.progress import Status, load_resolution_progress
+from targets.progress import Status
+from targets.progress_load import load_resolution_progress
 
 from .builders import (
     AT_Q1,

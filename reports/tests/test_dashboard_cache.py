@@ -27,7 +27,7 @@ from targets.models import (
     WorkflowState,
 )
 from targets.numbers import format_decimal
-from targets.progress import load_resolution_progress
+from targets.progress_load import load_resolution_progress
 
 from .builders import FAST_PASSWORDS, load_demo
 from .helpers import not_reported, target_rows, text

@@ -18,7 +18,7 @@ from django.urls import reverse
 from reports import views
 from targets.models import Figure, ReportingPeriod, Target, WorkflowState
 from targets.numbers import format_decimal
-from targets.progress import load_resolution_progress
+from targets.progress_load import load_resolution_progress
 
 from .builders import FAST_PASSWORDS, load_demo
 from .helpers import target_rows

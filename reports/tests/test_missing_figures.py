@@ -32,7 +32,7 @@ from targets.models import (
     Target,
     WorkflowState,
 )
-from targets.progress import load_resolution_progress
+from targets.progress_load import load_resolution_progress
 from targets.reminders import missing_figures
 
 from .builders import FAST_PASSWORDS, build_every_status, load_demo

@@ -19,7 +19,8 @@ from django.urls import reverse
 
 from reports.comparison import build_report, vn_date
 from targets.models import DELEGATE, Figure, ReportingPeriod, Target
-from targets.progress import FINAL_STATUSES, Status, load_resolution_progress
+from targets.progress import FINAL_STATUSES, Status
+from targets.progress_load import load_resolution_progress
 
 from .builders import FAST_PASSWORDS, build_every_status, load_demo, user
 

@@ -16,7 +16,8 @@ from openpyxl import Workbook
 from reports.comparison import build_report
 from reports.exports import put_text
 from targets.models import DELEGATE, Figure, Indicator, ReportingPeriod, Target
-from targets.progress import Status, load_resolution_progress
+from targets.progress import Status
+from targets.progress_load import load_resolution_progress
 
 from .builders import (
     AT_Q3,

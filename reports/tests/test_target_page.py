@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from reports.comparison import build_report
 from targets.models import APPROVER, DELEGATE, Evidence, Figure, ReportingPeriod, Target
-from targets.progress import load_resolution_progress, load_target_progress
+from targets.progress_load import load_resolution_progress, load_target_progress
 
 from .builders import (
     FAST_PASSWORDS,

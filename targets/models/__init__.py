@@ -53,6 +53,7 @@ from .resolution import (
     ResponsibleBody,
     Target,
     Task,
+    lead_body,
 )
 from .workflow import (
     LOCKED_FIGURE_FIELDS,
@@ -102,6 +103,7 @@ __all__ = [
     "ResponsibleBody",
     "Task",
     "Assignment",
+    "lead_body",
     "decree_09_window",
     "ROMAN_NUMERALS",
     "QUARTER_NAMES",

@@ -1,6 +1,7 @@
 """A commune's resolution as written: its indicators and targets, its tasks and
 solutions, and the bodies assigned to them."""
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -502,3 +503,10 @@ class Assignment(models.Model):
             raise ValidationError(
                 "Phân công phải gắn với đúng một chỉ tiêu cụ thể hoặc một nhiệm vụ."
             )
+
+
+def lead_body(assignments: Iterable[Assignment]) -> ResponsibleBody | None:
+    """The body that leads (chủ trì) a target or task, among its assignments; None
+    when none leads it. There is at most one: assignment_one_lead_per_target and
+    assignment_one_lead_per_task hold it."""
+    return next((a.body for a in assignments if a.role == Role.LEAD), None)

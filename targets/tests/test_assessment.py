@@ -3,7 +3,8 @@
 from decimal import Decimal
 
 from targets.models import Assessment, Figure, Verdict, WorkflowState
-from targets.progress import Status, load_target_progress
+from targets.progress import Status
+from targets.progress_load import load_target_progress
 
 from .base import EntryTestCase
 

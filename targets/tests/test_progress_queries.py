@@ -16,8 +16,8 @@ from targets.models import (
     Target,
     Verdict,
 )
-from targets.progress import (
-    Status,
+from targets.progress import Status
+from targets.progress_load import (
     build_progress,
     fetch_progress_rows,
     load_resolution_progress,

@@ -1,0 +1,349 @@
+"""The loaders of the judgement: what a page needs to judge a resolution or one
+target at a period, fetched in a constant number of queries, then judged by
+targets.progress.evaluate.
+
+`load_resolution_progress()` (dashboard, report, body scorecards) comes in two steps,
+`fetch_progress_rows()` (plain rows) and `build_progress()` (no query), so that a
+page can fingerprint the rows (`ProgressRows.digest`) before it builds anything.
+`load_target_progress()` is one target's page with its quarterly history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from .models import (
+    Assessment,
+    Assignment,
+    Figure,
+    FigureKind,
+    Indicator,
+    ResponsibleBody,
+    Role,
+    Target,
+    WorkflowState,
+    periods_up_to,
+)
+from .progress import (
+    JUDGED_STATES,
+    Counts,
+    Progress,
+    Quarter,
+    TargetProgress,
+    TargetSpec,
+    evaluate,
+    group_by_area,
+    group_by_body,
+    group_by_indicator,
+    quarter_label,
+    rollup,
+    thresholds,
+)
+
+if TYPE_CHECKING:
+    from .models import ReportingPeriod, Resolution
+
+
+@dataclass(frozen=True)
+class ResolutionProgress:
+    resolution: Resolution
+    period: ReportingPeriod
+    items: tuple[TargetProgress, ...]
+    overall: Counts
+    by_area: dict[str, Counts]
+    by_indicator: dict[Indicator, Counts]
+    by_body: dict[ResponsibleBody, Counts]
+
+
+# The body that implements the whole resolution (Article 2.1) above the office that
+# leads the item, then supporting bodies, then the council's supervisors.
+ROLE_ORDER = {
+    Role.IMPLEMENTING: 0,
+    Role.LEAD: 1,
+    Role.SUPPORTING: 2,
+    Role.SUPERVISING: 3,
+}
+
+
+def _in_role_order(assignments: Iterable[Assignment]) -> list[Assignment]:
+    """Implementing first, then lead, supporting, supervising; by body name within
+    a role (sorted here, so the order does not depend on the database's collation)."""
+    return sorted(
+        assignments, key=lambda a: (ROLE_ORDER.get(a.role, 9), a.body.name, a.pk)
+    )
+
+
+def _columns(model) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+# Figures a body has sent: waiting for approval or approved. Not what the progress
+# counts (JUDGED_STATES) but what "who has reported for the period" reads; the
+# loader fetches both in one query.
+SENT_STATES = (WorkflowState.SUBMITTED, WorkflowState.APPROVED)
+
+
+@dataclass(frozen=True)
+class ProgressRows:
+    """What the progress of a resolution at a period is computed from, as the plain
+    rows of four queries: every column of the targets and of their indicators, the
+    figures up to the period that count or were sent, the period's assessments, every
+    column of the target assignments and of their bodies.
+
+    `digest` fingerprints them with the period, the states counted and the thresholds:
+    equal digests mean an equal `ResolutionProgress`, so a page may keep what it drew
+    from one for as long as the digest holds, without any signal from the writers.
+    """
+
+    resolution: Resolution
+    period: ReportingPeriod
+    states: tuple[str, ...] | None
+    db: str
+    targets: tuple[tuple, ...]
+    figures: tuple[tuple, ...]
+    assessments: tuple[tuple, ...]
+    assignments: tuple[tuple, ...]
+
+    @cached_property
+    def digest(self) -> str:
+        data = (
+            self.period.key,
+            self.states,
+            thresholds(),
+            self.targets,
+            self.figures,
+            self.assessments,
+            self.assignments,
+        )
+        return hashlib.sha256(repr(data).encode()).hexdigest()
+
+
+TARGET_COLUMNS = _columns(Target)
+INDICATOR_COLUMNS = _columns(Indicator)
+ASSIGNMENT_COLUMNS = _columns(Assignment)
+BODY_COLUMNS = _columns(ResponsibleBody)
+FIGURE_COLUMNS = (
+    "target_id",
+    "period_id",
+    "period__year",
+    "period__quarter",
+    "value",
+    "state",
+    "submitted_at",
+    "approved_at",
+    "updated_at",
+    "kind",
+)
+
+
+def fetch_progress_rows(
+    resolution: Resolution,
+    period: ReportingPeriod,
+    states: Iterable[str] | None = JUDGED_STATES,
+) -> ProgressRows:
+    """The four queries of `load_resolution_progress`, whatever the number of targets.
+    Only figures in `states` count (approved ones by default); None counts all. Rows
+    come in primary key order, so the same data always gives the same digest."""
+    states = None if states is None else tuple(states)
+    targets = (
+        Target.objects.filter(indicator__resolution=resolution)
+        .order_by("pk")
+        .values_list(*TARGET_COLUMNS, *(f"indicator__{c}" for c in INDICATOR_COLUMNS))
+    )
+    figures = Figure.objects.filter(target__indicator__resolution=resolution).filter(
+        periods_up_to(*period.key, prefix="period__")
+    )
+    if states is not None:
+        figures = figures.filter(state__in={*states, *SENT_STATES})
+    figures = figures.order_by("pk").values_list(*FIGURE_COLUMNS)
+    assessments = (
+        Assessment.objects.filter(
+            target__indicator__resolution=resolution, period=period
+        )
+        .order_by("pk")
+        .values_list("target_id", "verdict", "reason")
+    )
+    assignments = (
+        Assignment.objects.filter(target__indicator__resolution=resolution)
+        .order_by("pk")
+        .values_list(*ASSIGNMENT_COLUMNS, *(f"body__{c}" for c in BODY_COLUMNS))
+    )
+    return ProgressRows(
+        resolution=resolution,
+        period=period,
+        states=states,
+        db=targets.db,
+        targets=tuple(targets),
+        figures=tuple(figures),
+        assessments=tuple(assessments),
+        assignments=tuple(assignments),
+    )
+
+
+def _with_related(db, rows, model, columns, name, related_columns) -> list:
+    """Instances of `model` from rows of its columns followed by those of the object
+    its foreign key `name` points to, that object set on each (one instance per
+    related row, as select_related would, but shared)."""
+    related_model = model._meta.get_field(name).related_model
+    n = len(columns)
+    related = {}
+    instances = []
+    for row in rows:
+        instance = model.from_db(db, columns, row[:n])
+        pk = row[n]
+        if pk not in related:
+            related[pk] = related_model.from_db(db, related_columns, row[n:])
+        setattr(instance, name, related[pk])
+        instances.append(instance)
+    return instances
+
+
+def build_progress(rows: ProgressRows) -> ResolutionProgress:
+    """The progress of every target and the roll-ups, from the rows alone: no query.
+    Targets come with their indicator (one instance per indicator), assignments with
+    their body (one instance per body), as the ORM would have built them."""
+    targets = _with_related(
+        rows.db, rows.targets, Target, TARGET_COLUMNS, "indicator", INDICATOR_COLUMNS
+    )
+    # Target's own ordering, sorted here rather than joined in SQL.
+    targets.sort(key=lambda t: (t.indicator.number, t.order, t.code, t.pk))
+
+    figures: dict[int, dict[Quarter, Decimal]] = defaultdict(dict)
+    estimates: dict[int, set[Quarter]] = defaultdict(set)
+    for target_id, _, year, quarter, value, state, *_, kind in rows.figures:
+        if rows.states is None or state in rows.states:
+            figures[target_id][(year, quarter)] = value
+            if kind == FigureKind.ESTIMATE:
+                estimates[target_id].add((year, quarter))
+    overrides = {
+        target_id: (verdict, reason) for target_id, verdict, reason in rows.assessments
+    }
+    built = _with_related(
+        rows.db, rows.assignments, Assignment, ASSIGNMENT_COLUMNS, "body", BODY_COLUMNS
+    )
+    assignments: dict[int, list[Assignment]] = defaultdict(list)
+    for assignment in _in_role_order(built):
+        assignments[assignment.target_id].append(assignment)
+
+    period = rows.period
+    items = []
+    for target in targets:
+        verdict, reason = overrides.get(target.pk, (None, ""))
+        progress = evaluate(
+            TargetSpec.from_model(target),
+            figures.get(target.pk, {}),
+            period.key,
+            verdict,
+            reason,
+            estimates.get(target.pk, ()),
+        )
+        items.append(
+            TargetProgress(target, progress, tuple(assignments.get(target.pk, ())))
+        )
+    return ResolutionProgress(
+        resolution=rows.resolution,
+        period=period,
+        items=tuple(items),
+        overall=rollup(i.progress for i in items),
+        by_area=group_by_area(items),
+        by_indicator=group_by_indicator(items),
+        by_body=group_by_body(items),
+    )
+
+
+def load_resolution_progress(
+    resolution: Resolution,
+    period: ReportingPeriod,
+    states: Iterable[str] | None = JUDGED_STATES,
+) -> ResolutionProgress:
+    """Every target of the resolution at the period, with the roll-ups, in four queries
+    whatever the number of targets: targets (with indicators), figures up to the period,
+    the approver's assessments at the period, and the target assignments (with bodies).
+
+    Only figures in `states` count (approved ones by default); None counts all."""
+    return build_progress(fetch_progress_rows(resolution, period, states))
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    quarter: Quarter
+    figure: Figure | None
+    progress: Progress
+
+    @property
+    def label(self) -> str:
+        return quarter_label(self.quarter)
+
+
+@dataclass(frozen=True)
+class TargetHistory:
+    target: Target
+    period: ReportingPeriod
+    progress: Progress
+    rows: tuple[HistoryRow, ...]
+    assignments: tuple[Assignment, ...]
+
+
+def load_target_progress(
+    target: Target,
+    period: ReportingPeriod,
+    states: Iterable[str] | None = JUDGED_STATES,
+) -> TargetHistory:
+    """One target's page: its progress at the period and one row per window quarter
+    up to the period (figure object, progress at that quarter with that quarter's
+    assessment). Three queries: figures (with periods), assessments, assignments
+    (with bodies)."""
+    spec = TargetSpec.from_model(target)
+    key = period.key
+    figure_by_quarter = {
+        f.period.key: f
+        for f in Figure.objects.filter(target=target)
+        .filter(periods_up_to(*key, prefix="period__"))
+        .select_related("period")
+        .order_by()
+    }
+    values = {
+        q: f.value
+        for q, f in figure_by_quarter.items()
+        if states is None or f.state in states
+    }
+    estimates = {
+        q for q, f in figure_by_quarter.items() if f.kind == FigureKind.ESTIMATE
+    }
+    assessments = {
+        (year, quarter): (verdict, reason)
+        for year, quarter, verdict, reason in Assessment.objects.filter(target=target)
+        .filter(periods_up_to(*key, prefix="period__"))
+        .order_by()
+        .values_list("period__year", "period__quarter", "verdict", "reason")
+    }
+    assignments = tuple(
+        _in_role_order(
+            Assignment.objects.filter(target=target).select_related("body").order_by()
+        )
+    )
+    rows = tuple(
+        HistoryRow(
+            quarter=q,
+            figure=figure_by_quarter.get(q),
+            progress=evaluate(
+                spec, values, q, *assessments.get(q, (None, "")), estimates
+            ),
+        )
+        for q in spec.window
+        if q <= key
+    )
+    progress = evaluate(spec, values, key, *assessments.get(key, (None, "")), estimates)
+    return TargetHistory(
+        target=target,
+        period=period,
+        progress=progress,
+        rows=rows,
+        assignments=assignments,
+    )
