@@ -68,6 +68,14 @@ dev: demo-data
 	$(ADDRESSES)
 	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# Bootstrap trimmed to the classes the pages use (tools/css/build.mjs), written over
+# static/vendor/bootstrap-5.3.9/bootstrap.min.css and committed: `make run` and
+# `make test` need no node. Run it (node 20, npm) after changing a template's classes;
+# targets/tests/test_slow_links.py says when it is due.
+.PHONY: css
+css:
+	cd tools/css && npm ci --no-audit --no-fund && node build.mjs
+
 system-deps:
 	.ci/system-deps
 

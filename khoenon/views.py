@@ -1,26 +1,65 @@
 import logging
 import sys
 
+from django.contrib.auth import views as auth_views
 from django.db import InterfaceError, OperationalError
 from django.shortcuts import redirect, render
 from django.template.loader import get_template
+from django.urls import reverse
 
 from reports.views import dashboard
 from targets import rules
-from targets.views import resolution_overview
+from targets.views import entry, resolution_overview
 
 
 def home(request):
     """Delegates and approvers land on the dashboard; clerks on their entry page;
     anyone else on the resolution itself. A project view: it joins the two apps."""
-    user = request.user
-    if rules.is_clerk(user) and not (
-        rules.is_approver(user) or rules.is_delegate(user)
-    ):
+    if _lands_on_entry(request.user):
         return redirect("targets:entry")
-    if not rules.can_read_reports(user):
+    if not rules.can_read_reports(request.user):
         return resolution_overview(request)
     return dashboard(request)
+
+
+def _lands_on_entry(user):
+    return rules.is_clerk(user) and not (
+        rules.is_approver(user) or rules.is_delegate(user)
+    )
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, answering with the page the user would end up on: a clerk goes
+    straight to the quarter open for entry, not through / and /nhap-so-lieu/ (on a
+    2G link each redirect costs a round trip of nearly a second). A safe `next` still
+    wins; Django's LoginView refuses one that leaves the site. next=/ is no wish of
+    the user's, only where the login page was reached from: it lands as none."""
+
+    def get_success_url(self):
+        wished = self.get_redirect_url()
+        if wished in ("", reverse("home")):
+            return landing_url(self.request)
+        return wished
+
+
+def landing_url(request):
+    """Where / leads the logged-in user, redirects followed: a clerk's entry period as
+    targets.views.entry chooses it, else / itself (dashboard or resolution)."""
+    if not _lands_on_entry(request.user):
+        return reverse("home")
+    chosen = entry(request)
+    # With no period at all, entry renders its own page: send the clerk there.
+    return chosen.url if chosen.status_code == 302 else reverse("targets:entry")
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout, also emptying the browser's cache of the site: on an office
+    computer the next person must not page back through the last one's figures."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache"'
+        return response
 
 
 def csrf_failure(request, reason=""):
