@@ -38,7 +38,6 @@ from .reading import (
     FORECAST_QUANTUM,
     ON_TRACK_FROM,
     STATUS_RANK,
-    STATUS_STYLE,
     SUMMARY_ORDER,
     ZERO,
     Quarter,
@@ -64,7 +63,6 @@ __all__ = [
     "JUDGED_STATES",
     "ON_TRACK_FROM",
     "STATUS_RANK",
-    "STATUS_STYLE",
     "SUMMARY_ORDER",
     "Counts",
     "Progress",
@@ -177,14 +175,6 @@ class Progress:
     @property
     def status_label(self) -> str:
         return self.status.label
-
-    @property
-    def colour(self) -> str:
-        return self.status.colour
-
-    @property
-    def icon(self) -> str:
-        return self.status.icon
 
 
 def evaluate(

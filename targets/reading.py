@@ -35,7 +35,7 @@ HUNDRED = Decimal(100)
 
 class Status(models.TextChoices):
     """What a page says about a target at a period. The three verdict values equal
-    Verdict's, so `Status(verdict)` works."""
+    Verdict's, so `Status(verdict)` works. How each looks is reports.presentation's."""
 
     NO_DATA = "no_data", "Chưa có số liệu"
     INCOMPLETE = "incomplete", "Chưa đủ số liệu"
@@ -47,28 +47,6 @@ class Status(models.TextChoices):
     MET = "met", "Đạt"
     NOT_MET = "not_met", "Không đạt"
 
-    @property
-    def colour(self) -> str:
-        return STATUS_STYLE[self][0]
-
-    @property
-    def icon(self) -> str:
-        return STATUS_STYLE[self][1]
-
-
-# Bootstrap contextual colour and an icon character: pages show text + icon + colour,
-# never colour alone. The icons exist in DejaVu Sans (used for the PDF).
-STATUS_STYLE: dict[Status, tuple[str, str]] = {
-    Status.NO_DATA: ("secondary", "○"),
-    Status.INCOMPLETE: ("secondary", "◔"),
-    Status.ALREADY_MET: ("success", "✔"),
-    Status.ON_TRACK: ("success", "✓"),
-    Status.AT_RISK: ("warning", "⚠"),
-    Status.BEHIND: ("danger", "▼"),
-    Status.EXCEEDED: ("primary", "▲"),
-    Status.MET: ("success", "✓"),
-    Status.NOT_MET: ("danger", "✗"),
-}
 
 # Worst (0) to best (4), to compare the statuses of one target at one period under
 # different figures: NOT_MET and BEHIND are worst; ALREADY_MET (during the window)
