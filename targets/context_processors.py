@@ -1,8 +1,29 @@
 from . import rules
 
+# The flags the navigation reads ({{ can.clerk }}, …) and the rule behind each.
+ROLE_TESTS = {
+    "clerk": rules.is_clerk,
+    "approver": rules.is_approver,
+    "admin": rules.is_admin,
+    "reader": rules.can_read_reports,
+}
+
 
 class NoRole:
     clerk = approver = admin = reader = False
+
+
+class RoleFlags:
+    """A user's role flags, each asked of targets.rules only when a template reads
+    it: an anonymous page runs no query."""
+
+    def __init__(self, user):
+        self.user = user
+
+    def __getattr__(self, role: str) -> bool:
+        if role not in ROLE_TESTS:
+            raise AttributeError(role)
+        return ROLE_TESTS[role](self.user)
 
 
 def roles(request):
@@ -13,22 +34,4 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None:
         return {"can": NoRole()}
-
-    class Flags:
-        @property
-        def clerk(self):
-            return rules.is_clerk(user)
-
-        @property
-        def approver(self):
-            return rules.is_approver(user)
-
-        @property
-        def admin(self):
-            return rules.is_admin(user)
-
-        @property
-        def reader(self):
-            return rules.can_read_reports(user)
-
-    return {"can": Flags()}
+    return {"can": RoleFlags(user)}

@@ -482,13 +482,13 @@ class Assignment(models.Model):
             # One lead body per target and per task: someone answers for it.
             models.UniqueConstraint(
                 fields=["target"],
-                condition=Q(role="lead", target__isnull=False),
+                condition=Q(role=Role.LEAD, target__isnull=False),
                 name="assignment_one_lead_per_target",
                 violation_error_message="Chỉ tiêu này đã có đơn vị chủ trì.",
             ),
             models.UniqueConstraint(
                 fields=["task"],
-                condition=Q(role="lead", task__isnull=False),
+                condition=Q(role=Role.LEAD, task__isnull=False),
                 name="assignment_one_lead_per_task",
                 violation_error_message="Nhiệm vụ này đã có đơn vị chủ trì.",
             ),

@@ -2,7 +2,7 @@
 
 from django import template
 
-from targets.numbers import format_decimal, format_decimal_input
+from targets.numbers import format_decimal
 
 register = template.Library()
 
@@ -14,14 +14,6 @@ def vn_number(value, decimal_places=None):
         return ""
     places = None if decimal_places in (None, "") else int(decimal_places)
     return format_decimal(value, places)
-
-
-@register.filter
-def vn_input(value):
-    """A figure pre-filled in an input: a form the parser reads back exactly."""
-    if value is None or value == "":
-        return ""
-    return format_decimal_input(value)
 
 
 @register.filter

@@ -9,7 +9,10 @@ from targets.models import (
     Assessment,
     Assignment,
     BodyKind,
+    Combine,
     Commune,
+    Comparison,
+    ExpectedPath,
     Figure,
     Indicator,
     ReportingPeriod,
@@ -18,6 +21,7 @@ from targets.models import (
     Role,
     Target,
     Verdict,
+    WorkflowState,
     decree_09_window,
 )
 
@@ -27,13 +31,18 @@ TARGETS_PER_RESOLUTION = 30
 AREAS = [Area.ECONOMY] * 3 + [Area.SOCIETY] * 6 + [Area.ENVIRONMENT] * 2
 
 # (comparison, combine, path, target value, figures for quarters I–IV)
+AT_LEAST, ABOVE = Comparison.AT_LEAST, Comparison.ABOVE
+AT_MOST, MAINTAIN = Comparison.AT_MOST, Comparison.MAINTAIN
+SUM, LATEST = Combine.SUM, Combine.LATEST
+FROM_START, HOLD = ExpectedPath.FROM_START, ExpectedPath.HOLD
+APPROVED = WorkflowState.APPROVED
 KINDS = [
-    ("at_least", "sum", "from_start", "235", ["50", "60", "70", "60"]),
-    ("at_least", "latest", "from_start", "40.64", ["40.1", "40.3", "40.5", "40.64"]),
-    ("above", "latest", "hold", "70", ["60", None, "65", "70.01"]),
-    ("at_most", "latest", "from_start", "15.99", ["16.8", "16.6", "16.4", "16.2"]),
-    ("maintain", "latest", "hold", "100", ["100", "99", "100", "100"]),
-    ("at_least", "sum", "from_start", "85", [None, None, None, None]),
+    (AT_LEAST, SUM, FROM_START, "235", ["50", "60", "70", "60"]),
+    (AT_LEAST, LATEST, FROM_START, "40.64", ["40.1", "40.3", "40.5", "40.64"]),
+    (ABOVE, LATEST, HOLD, "70", ["60", None, "65", "70.01"]),
+    (AT_MOST, LATEST, FROM_START, "15.99", ["16.8", "16.6", "16.4", "16.2"]),
+    (MAINTAIN, LATEST, HOLD, "100", ["100", "99", "100", "100"]),
+    (AT_LEAST, SUM, FROM_START, "85", [None, None, None, None]),
 ]
 LEAD_QUERIES = 4  # targets, figures, assessments, assignments
 
@@ -107,7 +116,7 @@ def build_resolution(name: str, scale: int) -> tuple[Resolution, dict]:
         for i in range(count)
     )
     Figure.objects.bulk_create(
-        Figure(target=target, period=periods[q], value=D(value), state="approved")
+        Figure(target=target, period=periods[q], value=D(value), state=APPROVED)
         for i, target in enumerate(targets)
         for q, value in enumerate(KINDS[i % len(KINDS)][4], 1)
         if value is not None
