@@ -10,7 +10,7 @@ from django.http import Http404
 from rest_framework import exceptions, renderers
 from rest_framework.throttling import AnonRateThrottle
 
-from targets.spreadsheets import formula_safe
+from targets.spreadsheet_cells import formula_safe
 
 
 class AnonymousThrottle(AnonRateThrottle):

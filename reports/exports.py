@@ -2,7 +2,8 @@
 
 Excel: numbers are number cells with a number format that Excel shows in the reader's
 locale (3.865,28 on a Vietnamese system); every text is a string cell, never a formula,
-whatever it starts with (openpyxl would write "=…" as a live formula). PDF: the report's
+whatever it starts with (openpyxl would write "=…" as a live formula): both as every
+spreadsheet the portal writes (targets.spreadsheet_cells). PDF: the report's
 HTML with the print stylesheet and Liberation Serif (PDF_CSS), no resource fetched
 from anywhere."""
 
@@ -17,12 +18,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from targets.spreadsheet_cells import keep_text, number_format
+
 from .comparison import ComparisonReport
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-# A spreadsheet reads a cell starting with one of these as a formula (or DDE).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 THIN = Side(style="thin", color="000000")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -38,26 +38,12 @@ WIDTHS = (6, 48, 12, 13, 12, 12, 12, 12, 14, 11, 14, 16)
 
 
 def put_text(cell, text: str, font=NORMAL, alignment=WRAP):
-    """A text cell that stays text: openpyxl makes any str starting with "=" a
-    formula, so the type is set after the value; the quote prefix keeps Excel from
-    re-reading it as a formula when someone edits the cell."""
+    """A text cell that stays text (targets.spreadsheet_cells.keep_text), styled."""
     cell.value = text
-    cell.data_type = "s"
-    if text.startswith(FORMULA_START):
-        cell.quotePrefix = True
+    keep_text(cell, text)
     cell.font = font
     cell.alignment = alignment
     return cell
-
-
-def number_format(value: Decimal, suffix: str = "", places: int = 0) -> str:
-    """Each number with the decimals it has: 95,5 not 95,50, 9 not 9,00 (Excel
-    shows the reader's separators: 3.865,28 on a Vietnamese system); at least
-    `places` (a plan written "32,0")."""
-    exponent = value.normalize().as_tuple().exponent
-    places = max(places, -exponent if isinstance(exponent, int) else 0)
-    fmt = "#,##0" + ("." + "0" * places if places else "")
-    return fmt + (f'"{suffix}"' if suffix else "")
 
 
 def put_number(
@@ -67,6 +53,7 @@ def put_number(
         cell.value = None
     else:
         cell.value = value
+        # Its significant decimals, at least `places` (a plan written "32,0").
         fmt = number_format(value, suffix, places)
         # A gap shows its sign: +0,51.
         cell.number_format = f"+{fmt};-{fmt};0" if signed else fmt

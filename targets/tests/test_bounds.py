@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from django.test import override_settings
 
+from targets.figure_import import FigureBatchResource
 from targets.models import Figure, Target
-from targets.resources import FigureBatchResource, FigureResource
 
 from .base import (
     CACHE_STORAGE,
@@ -103,19 +103,18 @@ class ImportBoundsTests(ImportTestCase):
                 self.assertNotIn("confirm_form", response.context or {})
                 self.assertEqual(figures(), before)
 
-    def test_both_import_paths_refuse_it_and_write_nothing(self):
-        for resource_class in (FigureResource, FigureBatchResource):
-            for typed in OUTSIDE:
-                with self.subTest(path=resource_class.__name__, typed=typed):
-                    before = figures()
-                    result = run(
-                        resource_class,
-                        csv_file([row("2a", 3, "1"), row(WATER, 3, typed)]),
-                        self.admin,
-                        name="x.csv",
-                    )
-                    self.assertTrue(result.has_validation_errors())
-                    self.assertEqual(figures(), before)
+    def test_the_import_refuses_it_and_writes_nothing(self):
+        for typed in OUTSIDE:
+            with self.subTest(typed=typed):
+                before = figures()
+                result = run(
+                    FigureBatchResource,
+                    csv_file([row("2a", 3, "1"), row(WATER, 3, typed)]),
+                    self.admin,
+                    name="x.csv",
+                )
+                self.assertTrue(result.has_validation_errors())
+                self.assertEqual(figures(), before)
 
     def test_the_bound_itself_imports(self):
         preview = self.preview(csv_file([row(WATER, 3, "100")]), "so-lieu.csv")

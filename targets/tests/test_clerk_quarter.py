@@ -9,11 +9,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from targets import rules
+from targets.figure_import import FigureBatchResource
 from targets.models import Evidence, Figure, Target, WorkflowState
 from targets.numbers import format_decimal_input, parse_decimal
 from targets.plausibility import flags_for
 from targets.progress import TargetSpec
-from targets.resources import FigureBatchResource
 
 from .base import EntryTestCase, ImportTestCase, row, run, xlsx
 

@@ -6,8 +6,14 @@ import io
 import unicodedata
 from decimal import Decimal
 
-from targets.models import Figure, FigureKind, WorkflowState
-from targets.sheets import fold, propose, unit_factor
+import openpyxl
+
+from targets.figure_import import FigureBatchResource
+from targets.import_base import error_lines
+from targets.models import ROMAN_NUMERALS, Figure, FigureKind, WorkflowState
+from targets.sheet_layout import fold, read_period, unit_factor
+from targets.sheet_template import figure_template
+from targets.sheets import propose
 from targets.spreadsheets import read_grid
 
 from .base import (
@@ -15,7 +21,10 @@ from .base import (
     figures,
     office_csv,
     office_xlsx,
+    row,
+    run,
     with_cached_formula,
+    xlsx,
 )
 
 NFD_NAME = unicodedata.normalize("NFD", "Số lượng lao động được giải quyết việc làm")
@@ -294,7 +303,7 @@ class ReadingTests(ImportTestCase):
         data = office_xlsx(
             [["1", "Tổng sản lượng lương thực có hạt", "tấn", None, "=1+1", None]]
         )
-        from targets.spreadsheets import SpreadsheetRejected
+        from targets.spreadsheet_limits import SpreadsheetRejected
 
         with self.assertRaises(SpreadsheetRejected) as caught:
             read_grid(data, "x.xlsx")
@@ -328,3 +337,53 @@ class CommandTests(ImportTestCase):
             call_command("import_figures", str(path), user="quantri", stdout=out)
         self.assertIn("3 dòng số liệu", out.getvalue())
         self.assertEqual(Figure.objects.count(), 3)
+
+
+class RomanNumeralTests(ImportTestCase):
+    """Quarters and areas written as Roman numerals (models.ROMAN_NUMERALS) read and
+    write the same on every path: the office sheet's title and headers, the portal
+    template's Quý column, and the figures template's area headings."""
+
+    def test_a_title_naming_quarter_iv_makes_an_unlabelled_value_column_q4(self):
+        data = office_xlsx(
+            [["1", "Tổng sản lượng lương thực có hạt", "Tấn", 3865.28, 4000, None]],
+            headers=["TT", "Chỉ tiêu", "ĐVT", "Kế hoạch 2025", "Thực hiện", "Ghi chú"],
+            title="BIỂU TỔNG HỢP KẾT QUẢ THỰC HIỆN CHỈ TIÊU QUÝ IV/2025",
+        )
+        proposal = propose(read_grid(data, "bieu.xlsx"))
+        self.assertEqual(proposal.problems, [])
+        self.assertEqual(
+            [(c.year, c.quarter) for c in proposal.period_columns], [(2025, 4)]
+        )
+        self.assertEqual([tuple(row[2:4]) for row in proposal.dataset], [(2025, 4)])
+
+    def test_headers_name_quarters_in_roman_or_arabic_numerals_alike(self):
+        for header, quarter in (
+            ("Thực hiện quý I", 1),
+            ("Thực hiện quý ii", 2),
+            ("Thực hiện Quý III/2025", 3),
+            ("Quý 4", 4),
+        ):
+            with self.subTest(header=header):
+                year, found, cumulative = read_period(fold(header))
+                self.assertEqual((found, cumulative), (quarter, False))
+
+    def test_the_portal_template_reads_quarters_i_to_iv_and_refuses_v(self):
+        result = run(FigureBatchResource, xlsx([row("2a", "iv", "1")]), self.admin)
+        self.assertFalse(result.has_validation_errors(), error_lines(result))
+        self.assertEqual(Figure.objects.get().period, self.periods[4])
+        result = run(FigureBatchResource, xlsx([row("2b", "V", "1")]), self.admin)
+        lines = error_lines(result)
+        self.assertTrue(any("(hoặc I, II, III, IV)" in line for line in lines), lines)
+        self.assertEqual(Figure.objects.count(), 1)
+
+    def test_the_figures_template_heads_each_area_with_its_roman_numeral(self):
+        data, _name = figure_template()
+        sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+        headings = [
+            row[0]
+            for row in sheet.iter_rows(min_row=5, values_only=True)
+            if row[0] and row[1] is None and row[2] and row[2].isupper()
+        ]
+        self.assertEqual(headings, list(ROMAN_NUMERALS[: len(headings)]))
+        self.assertGreaterEqual(len(headings), 2)

@@ -5,7 +5,7 @@ back unchanged.
 
 The far-row workbooks are written here as raw worksheet XML inside a real xlsx
 (openpyxl cannot write row 999,999,999); the reads that do run, run for real, in
-the child process of targets.spreadsheets."""
+the child process of targets.xlsx_child."""
 
 import csv
 import datetime
@@ -26,14 +26,9 @@ from django.test import SimpleTestCase, override_settings
 from django.urls import reverse
 
 from targets.numbers import format_megabytes
-from targets.spreadsheets import (
-    SafeCSV,
-    SafeXLSX,
-    SpreadsheetRejected,
-    check_size,
-    formula_safe,
-    looks_like_formula,
-)
+from targets.spreadsheet_cells import formula_safe, looks_like_formula
+from targets.spreadsheet_limits import SpreadsheetRejected, check_size
+from targets.spreadsheets import SafeCSV, SafeXLSX
 
 from .base import HEADERS, ImportTestCase, csv_file, figures, row
 from .test_import_files import workbook
@@ -121,7 +116,7 @@ class BoundedXlsxTests(SimpleTestCase):
     def assertRefused(self, data: bytes, code: str, *fragments: str):
         """Refused by the scan: the child process that runs openpyxl never starts."""
         with mock.patch(
-            "targets.spreadsheets.subprocess.run",
+            "targets.xlsx_child.subprocess.run",
             side_effect=AssertionError("openpyxl started"),
         ):
             with self.assertRaises(SpreadsheetRejected) as caught:

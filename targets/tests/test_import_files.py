@@ -13,12 +13,8 @@ from django.test import SimpleTestCase, override_settings
 
 from targets.admin import FigureAdmin
 from targets.models import Figure
-from targets.spreadsheets import (
-    SafeCSV,
-    SafeXLSX,
-    SpreadsheetRejected,
-    format_for_name,
-)
+from targets.spreadsheet_limits import SpreadsheetRejected
+from targets.spreadsheets import SafeCSV, SafeXLSX, format_for_name
 
 from .base import HEADERS, ImportTestCase, csv_file, row
 

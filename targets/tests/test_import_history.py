@@ -1,6 +1,6 @@
 """The batched import writes its figures and their history rows itself (multi-row
-INSERTs, resources._write): exactly one history row per figure written, with the
-importing user, the date, the change reason and the figure's values, as
+INSERTs, figure_writes.write_figures): exactly one history row per figure written,
+with the importing user, the date, the change reason and the figure's values, as
 django-simple-history's own helpers would write them; the new figures know their
 ids afterwards. Runs on SQLite and on PostgreSQL (.ci/with-postgres)."""
 
@@ -8,8 +8,10 @@ import gc
 import unicodedata
 
 from targets import models
+from targets.figure_import import FigureBatchResource
+from targets.import_base import cycle_collection_paused
+from targets.import_cells import tidy
 from targets.models import Figure
-from targets.resources import FigureBatchResource, cycle_collection_paused, tidy
 from targets.sheets import CommuneFigureResource, CommuneXLSX
 
 from .base import HEADERS_NOTE, ImportTestCase, office_xlsx, row, run, xlsx

@@ -50,7 +50,7 @@ class NewResolutionFromSheetsTests(ImportTestCase):
         self.assertEqual(preview.status_code, 200)
         if "confirm_form" not in preview.context:
             result = preview.context.get("result")
-            from targets.resources import error_lines
+            from targets.import_base import error_lines
 
             self.fail(f"{model}: {error_lines(result) if result else preview}")
         response = self.confirm(preview, model=model)

@@ -3,14 +3,14 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from targets.resources import (
+from targets.import_base import (
     error_count,
     error_lines,
     totals_line,
 )
 from targets.rules import can_import
 from targets.sheets import CommuneFigureResource, read_path
-from targets.spreadsheets import SpreadsheetRejected, is_blank
+from targets.spreadsheet_limits import SpreadsheetRejected, is_blank
 
 
 class Command(BaseCommand):
