@@ -21,7 +21,6 @@ from django import template
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.templatetags.static import static
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -49,7 +48,7 @@ def stylesheet_text(url):
 
 
 def _read(url):
-    prefix = static("")
+    prefix = settings.STATIC_URL  # "/static/"
     if not url.startswith(prefix) or ".." in url:
         return None
     name = url.removeprefix(prefix)

@@ -11,6 +11,7 @@ from django.template import engines
 from django.test import SimpleTestCase, override_settings
 
 from reports.presentation import NO_UPDATE, STYLES
+from targets.templatetags import stylesheets
 from targets.templatetags.stylesheets import inline_stylesheets, stylesheet_text
 
 from .base import EntryTestCase
@@ -20,6 +21,12 @@ BOOTSTRAP = ROOT / "static" / "vendor" / "bootstrap-5.3.9" / "bootstrap.min.css"
 # Every class Bootstrap 5.3.9 defines, written by tools/css/build.mjs.
 BOOTSTRAP_CLASSES = ROOT / "tools" / "css" / "bootstrap-classes.txt"
 PASSWORD = "khoenon-demo-2025"
+PRODUCTION_STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 
 def classes_defined(css: str) -> set[str]:
@@ -97,8 +104,10 @@ class InlineStylesheetTests(SimpleTestCase):
             collected.parent.mkdir()
             # Nothing in a stylesheet can close the <style> element.
             collected.write_text(".tap{color:red}</style>")
-            # DEBUG: read afresh, not from the process's copy.
-            with override_settings(STATIC_ROOT=static_root, DEBUG=True):
+            self.addCleanup(stylesheets._read_once.cache_clear)
+            with override_settings(
+                STATIC_ROOT=static_root, STORAGES=PRODUCTION_STORAGES, DEBUG=False
+            ):
                 text = stylesheet_text("/static/css/app.0123456789ab.css")
         self.assertEqual(text, ".tap{color:red}<\\/style>")
 
