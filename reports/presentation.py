@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.urls import reverse
 from django.utils.html import format_html
 
 from targets.models import TaskStatus
@@ -205,3 +206,19 @@ def target_line(item: TargetProgress, url: str | None) -> TargetLine:
         bar=progress_bar(bar_percent(item), p.status),
         override=override_mark(p),
     )
+
+
+def target_lines(
+    items, url_name: str, period, linkable: set[int] | None = None
+) -> dict[int, TargetLine]:
+    """{target id: its row, formatted}, linked to the target's page (url_name, which
+    takes the target id) at the period, when `linkable` is None or holds it."""
+    # reverse() once: at about 60 µs a call it would cost milliseconds per page.
+    prefix = reverse(url_name, args=[1]).removesuffix("1/")
+    lines = {}
+    for item in items:
+        pk = item.target.pk
+        may_open = linkable is None or pk in linkable
+        url = f"{prefix}{pk}/?ky={period.pk}" if may_open else None
+        lines[pk] = target_line(item, url)
+    return lines

@@ -21,20 +21,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.html import format_html
 from django.utils.http import http_date, quote_etag
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 
 from targets.models import (
     Area,
@@ -43,8 +42,8 @@ from targets.models import (
     Resolution,
     Role,
     Target,
-    TaskKind,
     WorkflowState,
+    lead_body,
 )
 from targets.numbers import format_decimal
 from targets.progress import SUMMARY_ORDER, quarter_label, quarters_between
@@ -56,7 +55,9 @@ from targets.progress_load import (
 
 from . import exports
 from .comparison import build_report
-from .presentation import target_line
+from .presentation import target_lines
+from .selection import Selection, chosen, resolutions
+from .task_standing import in_report_order
 
 # How long a proxy or browser may keep a public page without asking again.
 PUBLIC_MAX_AGE = 300
@@ -92,44 +93,19 @@ def public_periods(commune_id: int) -> list[ReportingPeriod]:
     )
 
 
-@dataclass(frozen=True)
-class PublicSelection:
-    resolution: Resolution
-    resolutions: list[Resolution]
-    period: ReportingPeriod | None
-    periods: list[ReportingPeriod]
+NOT_PUBLISHED = "Kỳ này chưa được công bố."
 
 
-def _resolutions() -> list[Resolution]:
-    return list(
-        Resolution.objects.select_related("commune").defer(
-            "source_text", "legal_bases", "considered"
-        )
-    )
-
-
-def _chosen(request, choices, name: str, message: str):
-    """The item of `choices` whose pk is ?name=, the last one without it; 404 for
-    anything else (an unpublished quarter answers as if it did not exist)."""
-    chosen = request.GET.get(name, "")
-    if not chosen:
-        return choices[-1] if choices else None
-    found = next((c for c in choices if str(c.pk) == chosen), None)
-    if found is None:
-        raise Http404(message)
-    return found
-
-
-def select(request) -> PublicSelection | None:
+def select(request) -> Selection | None:
     """?nq= resolution (the newest by default), ?ky= a public quarter (the latest
     by default). Two queries."""
-    resolutions = _resolutions()
-    if not resolutions:
+    offered = list(resolutions())
+    if not offered:
         return None
-    resolution = _chosen(request, resolutions[::-1], "nq", "Không có nghị quyết này.")
+    resolution = chosen(request, offered[::-1], "nq", "Không có nghị quyết này.")
     periods = public_periods(resolution.commune_id)
-    period = _chosen(request, periods, "ky", "Kỳ này chưa được công bố.")
-    return PublicSelection(resolution, resolutions, period, periods)
+    period = chosen(request, periods, "ky", NOT_PUBLISHED)
+    return Selection(resolution, offered, period, periods)
 
 
 # --- caching --------------------------------------------------------------------------
@@ -200,6 +176,34 @@ def _groups(progress, lines):
     ]
 
 
+def _offered(selection) -> tuple[list, list]:
+    """What the selection offers, as it enters an ETag: the resolutions and the
+    public quarters with when each was published."""
+    return (
+        [(r.pk, r.number, r.title) for r in selection.resolutions],
+        [(p.pk, p.published_at) for p in selection.periods],
+    )
+
+
+def _index_page(request, selection, rows):
+    progress = build_progress(rows)
+    lines = target_lines(progress.items, "public:target", selection.period)
+    return render(
+        request,
+        "reports/public/index.html",
+        {
+            "selection": selection,
+            "resolution": selection.resolution,
+            "period": selection.period,
+            "progress": progress,
+            "statuses": [
+                (s, progress.overall[s]) for s in SUMMARY_ORDER if progress.overall[s]
+            ],
+            "groups": _groups(progress, lines),
+        },
+    )
+
+
 @login_not_required
 def index(request):
     """The public dashboard: every target's status at the chosen published quarter,
@@ -208,41 +212,13 @@ def index(request):
     if selection is None or selection.period is None:
         return _nothing(request, selection)
     rows = fetch_progress_rows(selection.resolution, selection.period)
-    etag = _etag(
-        "index",
-        rows.digest,
-        [(r.pk, r.number, r.title) for r in selection.resolutions],
-        [(p.pk, p.published_at) for p in selection.periods],
-        selection.resolution.pk,
+    etag = _etag("index", rows.digest, *_offered(selection), selection.resolution.pk)
+    return cacheable(
+        request,
+        lambda: _index_page(request, selection, rows),
+        etag,
+        _last_modified(selection.periods),
     )
-
-    def build():
-        progress = build_progress(rows)
-        prefix = reverse("public:target", args=[1]).removesuffix("1/")
-        lines = {
-            i.target.pk: target_line(
-                i, f"{prefix}{i.target.pk}/?ky={selection.period.pk}"
-            )
-            for i in progress.items
-        }
-        return render(
-            request,
-            "reports/public/index.html",
-            {
-                "selection": selection,
-                "resolution": selection.resolution,
-                "period": selection.period,
-                "progress": progress,
-                "statuses": [
-                    (s, progress.overall[s])
-                    for s in SUMMARY_ORDER
-                    if progress.overall[s]
-                ],
-                "groups": _groups(progress, lines),
-            },
-        )
-
-    return cacheable(request, build, etag, _last_modified(selection.periods))
 
 
 # --- one target -----------------------------------------------------------------------
@@ -338,6 +314,59 @@ def svg_chart(target, points, forecast: Decimal | None) -> str:
     )
 
 
+def _quarter_rows(target, history) -> tuple[list[dict], list[tuple]]:
+    """(rows, points): a row per quarter of the window that has one (its approved
+    figure, whether an estimate, the value judged and the status), and the chart's
+    (label, value judged) per quarter."""
+    progress = history.progress
+    used = dict(progress.used)
+    rows, points = [], []
+    by_quarter = {row.quarter: row for row in history.rows}
+    for quarter in quarters_between(*target.window):
+        label = quarter_label(quarter)
+        row = by_quarter.get(quarter)
+        figure = row.figure if row else None
+        approved = figure is not None and figure.state == WorkflowState.APPROVED
+        judged = row.progress.value if row and quarter in used else None
+        points.append((capfirst(label), judged))
+        if row is not None:
+            rows.append(
+                {
+                    "label": label,
+                    "value": figure.value if approved else None,
+                    "estimate": approved and quarter in progress.estimated,
+                    "judged": judged,
+                    "progress": row.progress,
+                }
+            )
+    return rows, points
+
+
+def _target_page(request, target, period, periods):
+    history = load_target_progress(target, period)
+    progress = history.progress
+    rows, points = _quarter_rows(target, history)
+    forecast = None if progress.is_final else progress.estimate
+    return render(
+        request,
+        "reports/public/target.html",
+        {
+            "target": target,
+            "resolution": target.indicator.resolution,
+            "period": period,
+            "periods": periods,
+            "progress": progress,
+            "rows": rows,
+            "lead": lead_body(history.assignments),
+            "chart": svg_chart(target, points, forecast),
+            "window": (
+                quarter_label(target.window[0]),
+                quarter_label(target.window[1]),
+            ),
+        },
+    )
+
+
 @login_not_required
 def target(request, target_id):
     """One target at a published quarter: its clause, its quarterly approved
@@ -347,110 +376,71 @@ def target(request, target_id):
     )
     resolution = target.indicator.resolution
     periods = public_periods(resolution.commune_id)
-    period = _chosen(request, periods, "ky", "Kỳ này chưa được công bố.")
+    period = chosen(request, periods, "ky", NOT_PUBLISHED)
     if period is None:
-        return _nothing(request, PublicSelection(resolution, [resolution], None, []))
-
-    def build():
-        history = load_target_progress(target, period)
-        progress = history.progress
-        used = dict(progress.used)
-        rows, points = [], []
-        by_quarter = {row.quarter: row for row in history.rows}
-        for quarter in quarters_between(*target.window):
-            label = quarter_label(quarter)
-            row = by_quarter.get(quarter)
-            figure = row.figure if row else None
-            approved = figure is not None and figure.state == WorkflowState.APPROVED
-            judged = row.progress.value if row and quarter in used else None
-            points.append((label[0].upper() + label[1:], judged))
-            if row is not None:
-                rows.append(
-                    {
-                        "label": label,
-                        "value": figure.value if approved else None,
-                        "estimate": approved and quarter in progress.estimated,
-                        "judged": judged,
-                        "progress": row.progress,
-                    }
-                )
-        forecast = None if progress.is_final else progress.estimate
-        return render(
-            request,
-            "reports/public/target.html",
-            {
-                "target": target,
-                "resolution": resolution,
-                "period": period,
-                "periods": periods,
-                "progress": progress,
-                "rows": rows,
-                "lead": next(
-                    (a.body for a in history.assignments if a.role == Role.LEAD), None
-                ),
-                "chart": svg_chart(target, points, forecast),
-                "window": (
-                    quarter_label(target.window[0]),
-                    quarter_label(target.window[1]),
-                ),
-            },
-        )
-
-    return cacheable(request, build, last_modified=_last_modified(periods))
+        return _nothing(request, Selection(resolution, [resolution], None, []))
+    return cacheable(
+        request,
+        lambda: _target_page(request, target, period, periods),
+        last_modified=_last_modified(periods),
+    )
 
 
 # --- the resolution -------------------------------------------------------------------
+
+
+def _with_leads(resolution):
+    """(indicators, tasks) of the resolution, each target and task with its lead
+    assignments prefetched (`.leads`); tasks in the report's order."""
+    leads = Prefetch(
+        "assignments",
+        queryset=Assignment.objects.filter(role=Role.LEAD).select_related("body"),
+        to_attr="leads",
+    )
+    indicators = resolution.indicators.prefetch_related(
+        Prefetch(
+            "targets",
+            queryset=Target.objects.order_by("order", "code").prefetch_related(leads),
+        )
+    )
+    return indicators, in_report_order(resolution.tasks.prefetch_related(leads))
+
+
+def _paragraphs(text: str) -> list[str]:
+    """The text's paragraphs (split on blank lines), each on one line."""
+    return [
+        " ".join(block.split()) for block in re.split(r"\n\s*\n", text) if block.strip()
+    ]
+
+
+def _resolution_page(request, shown, offered):
+    item = Resolution.objects.select_related("commune").get(pk=shown.pk)
+    indicators, tasks = _with_leads(item)
+    return render(
+        request,
+        "reports/public/resolution.html",
+        {
+            "resolution": item,
+            "resolutions": offered,
+            "areas": [
+                (label, [i for i in indicators if i.area == value])
+                for value, label in Area.choices
+            ],
+            "tasks": tasks,
+            "paragraphs": _paragraphs(item.source_text),
+        },
+    )
 
 
 @login_not_required
 def resolution(request):
     """The resolution as adopted: its text, indicators, targets and tasks, with the
     bodies that lead each. A public document whatever is published."""
-    resolutions = _resolutions()
-    if not resolutions:
+    offered = list(resolutions())
+    if not offered:
         return _nothing(request, None)
-    chosen = _chosen(request, resolutions[::-1], "nq", "Không có nghị quyết này.")
-
-    def build():
-        item = Resolution.objects.select_related("commune").get(pk=chosen.pk)
-        leads = Prefetch(
-            "assignments",
-            queryset=Assignment.objects.filter(role=Role.LEAD).select_related("body"),
-            to_attr="leads",
-        )
-        indicators = item.indicators.prefetch_related(
-            Prefetch(
-                "targets",
-                queryset=Target.objects.order_by("order", "code").prefetch_related(
-                    leads
-                ),
-            )
-        )
-        tasks = sorted(
-            item.tasks.prefetch_related(leads),
-            key=lambda t: (t.kind != TaskKind.TASK, t.number),
-        )
-        paragraphs = [
-            " ".join(block.split())
-            for block in re.split(r"\n\s*\n", item.source_text)
-            if block.strip()
-        ]
-        return render(
-            request,
-            "reports/public/resolution.html",
-            {
-                "resolution": item,
-                "resolutions": resolutions,
-                "areas": [
-                    (label, [i for i in indicators if i.area == value])
-                    for value, label in Area.choices
-                ],
-                "tasks": tasks,
-                "paragraphs": paragraphs,
-            },
-        )
-
-    return cacheable(request, build)
+    shown = chosen(request, offered[::-1], "nq", "Không có nghị quyết này.")
+    return cacheable(request, lambda: _resolution_page(request, shown, offered))
 
 
 # --- the official comparison report ---------------------------------------------------
@@ -464,14 +454,7 @@ def _report(request, kind: str, render_report):
         return _nothing(request, selection)
     rows = fetch_progress_rows(selection.resolution, selection.period)
     today = timezone.localdate()
-    etag = _etag(
-        "report",
-        kind,
-        rows.digest,
-        today,
-        [(r.pk, r.number, r.title) for r in selection.resolutions],
-        [(p.pk, p.published_at) for p in selection.periods],
-    )
+    etag = _etag("report", kind, rows.digest, today, *_offered(selection))
 
     def build():
         comparison = build_report(build_progress(rows), today)

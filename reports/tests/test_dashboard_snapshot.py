@@ -1,5 +1,5 @@
 """On PostgreSQL the dashboard serves a kept drawing while the database snapshot is
-unchanged (reports.views._snapshot_key). These tests commit for real
+unchanged (reports.dashboard_cache.snapshot_key). These tests commit for real
 (TransactionTestCase): a change committed by this connection, by another connection,
 or pending in this connection's own transaction must show on the next page."""
 
@@ -52,7 +52,9 @@ class SnapshotTests(TransactionTestCase):
         self.grain_shown()
         with (
             CaptureQueriesContext(connection) as queries,
-            mock.patch.object(views, "_selection", wraps=views._selection) as read,
+            mock.patch.object(
+                views, "reader_selection", wraps=views.reader_selection
+            ) as read,
         ):
             self.grain_shown()
         self.assertEqual(read.call_count, 0)

@@ -1,0 +1,95 @@
+"""Which resolution and which quarter a page shows: ?nq=<resolution id> (the newest
+by default) and ?ky=<period id>. The delegates' pages offer every quarter and open on
+the latest with an approved figure; the public pages and the API offer the public
+quarters only (reports.public.public_periods)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+
+from targets import rules
+from targets.models import Figure, ReportingPeriod, Resolution, WorkflowState
+
+
+@dataclass(frozen=True)
+class Selection:
+    resolution: Resolution
+    resolutions: list[Resolution]
+    period: ReportingPeriod | None
+    periods: list[ReportingPeriod]
+
+
+def resolutions():
+    """Every resolution with its commune, newest first (the model's order). The full
+    text and the legal bases are long and no list shows them."""
+    return Resolution.objects.select_related("commune").defer(
+        "source_text", "legal_bases", "considered"
+    )
+
+
+def require_reader(user) -> None:
+    if not rules.can_read_reports(user):
+        raise Http404
+
+
+def periods_marked(resolution: Resolution) -> list[ReportingPeriod]:
+    """The commune's periods, oldest first, each marked with whether it holds an
+    approved figure of this resolution. One query."""
+    approved = Figure.objects.filter(
+        period=OuterRef("pk"),
+        state=WorkflowState.APPROVED,
+        target__indicator__resolution=resolution,
+    )
+    return list(
+        ReportingPeriod.objects.filter(commune_id=resolution.commune_id)
+        .annotate(has_approved=Exists(approved))
+        .order_by("year", "quarter")
+    )
+
+
+def chosen_period(request, periods, resolution) -> ReportingPeriod | None:
+    """?ky=, or the latest period with an approved figure; 404 for an unknown one."""
+    chosen = request.GET.get("ky", "")
+    if chosen:
+        period = next((p for p in periods if str(p.pk) == chosen), None)
+        if period is None:
+            raise Http404("Không có kỳ báo cáo này.")
+        return period
+    with_figures = [p for p in periods if p.has_approved]
+    if with_figures:
+        return with_figures[-1]
+    # Nothing approved yet: the first quarter of the plan year, where everything
+    # honestly reads "no data".
+    in_plan_year = [p for p in periods if p.year == resolution.plan_year]
+    return (in_plan_year or periods or [None])[0]
+
+
+def chosen(request, choices, name: str, message: str):
+    """The item of `choices` whose pk is ?name=, the last one without it; 404 for
+    anything else (an unpublished quarter answers as if it did not exist)."""
+    value = request.GET.get(name, "")
+    if not value:
+        return choices[-1] if choices else None
+    found = next((c for c in choices if str(c.pk) == value), None)
+    if found is None:
+        raise Http404(message)
+    return found
+
+
+def reader_selection(request) -> Selection | None:
+    """The delegates' pages. Two queries: the resolutions, the periods. None when
+    there is no resolution."""
+    offered = list(resolutions())
+    if not offered:
+        return None
+    resolution = chosen(request, offered[::-1], "nq", "Không có nghị quyết này.")
+    periods = periods_marked(resolution)
+    return Selection(
+        resolution=resolution,
+        resolutions=offered,
+        period=chosen_period(request, periods, resolution),
+        periods=periods,
+    )
