@@ -43,53 +43,67 @@ def setup_django(folder: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def build_data():
+def bench_targets(commune, number, title, session, years, count, code, name):
+    """A resolution of `commune` covering `years` with one indicator and `count`
+    sum targets (code and name followed by their index), in tấn, at least 1,000."""
     import datetime
 
-    from django.contrib.auth.models import User
+    from targets.models import Indicator, Resolution, Target
 
-    from targets.models import (
-        Commune,
-        Indicator,
-        ReportingPeriod,
-        Resolution,
-        Target,
-        decree_09_window,
-    )
-
-    commune = Commune.objects.create(name="Thử nghiệm tải", province="Lai Châu")
+    first, last = years[0], years[-1]
     resolution = Resolution.objects.create(
         commune=commune,
-        number="99/NQ-HĐND",
-        title="Nghị quyết thử tải",
+        number=number,
+        title=title,
         council="HĐND xã thử",
         term="XXI",
-        session="Kỳ họp thứ nhất",
-        adopted_on=datetime.date(2001, 1, 1),
-        effective_on=datetime.date(2001, 1, 1),
-        plan_year=2001,
-        covers_from=datetime.date(2001, 1, 1),
-        covers_to=datetime.date(2025, 12, 31),
+        session=session,
+        adopted_on=datetime.date(first, 1, 1),
+        effective_on=datetime.date(first, 1, 1),
+        plan_year=first,
+        covers_from=datetime.date(first, 1, 1),
+        covers_to=datetime.date(last, 12, 31),
     )
     indicator = Indicator.objects.create(
         resolution=resolution, number=1, area="economy", text="Chỉ tiêu thử"
     )
     Target.objects.bulk_create(
-        Target(
-            indicator=indicator,
-            code=f"1t{i}",
-            order=i,
-            name=f"Chỉ tiêu thử số {i}",
-            unit="tấn",
-            target_value=Decimal(1000),
-            comparison="at_least",
-            combine="sum",
-            path="from_start",
-            window_start_year=YEARS[0],
-            window_end_year=YEARS[-1],
-            clause="Thử",
-        )
-        for i in range(TARGETS)
+        (
+            Target(
+                indicator=indicator,
+                code=f"{code}{i}",
+                order=i,
+                name=f"{name}{i}",
+                unit="tấn",
+                target_value=Decimal(1000),
+                comparison="at_least",
+                combine="sum",
+                path="from_start",
+                window_start_year=first,
+                window_end_year=last,
+                clause="Thử",
+            )
+            for i in range(count)
+        ),
+        batch_size=1000,
+    )
+
+
+def build_data():
+    from django.contrib.auth.models import User
+
+    from targets.models import Commune, ReportingPeriod, decree_09_window
+
+    commune = Commune.objects.create(name="Thử nghiệm tải", province="Lai Châu")
+    bench_targets(
+        commune,
+        "99/NQ-HĐND",
+        "Nghị quyết thử tải",
+        "Kỳ họp thứ nhất",
+        YEARS,
+        TARGETS,
+        "1t",
+        "Chỉ tiêu thử số ",
     )
     periods = []
     for year in YEARS:
@@ -393,46 +407,17 @@ OFFICE_NUMBER = "98/NQ-HĐND"
 def office_data(count: int):
     """A second resolution, for the plan year 2025, with `count` targets: an office
     sheet has one row per target, so 10,000 rows need 10,000 targets."""
-    import datetime
+    from targets.models import Commune
 
-    from targets.models import Commune, Indicator, Resolution, Target
-
-    commune = Commune.objects.get()
-    resolution = Resolution.objects.create(
-        commune=commune,
-        number=OFFICE_NUMBER,
-        title="Nghị quyết thử tải biểu văn phòng",
-        council="HĐND xã thử",
-        term="XXI",
-        session="Kỳ họp thứ hai",
-        adopted_on=datetime.date(2025, 1, 1),
-        effective_on=datetime.date(2025, 1, 1),
-        plan_year=2025,
-        covers_from=datetime.date(2025, 1, 1),
-        covers_to=datetime.date(2025, 12, 31),
-    )
-    indicator = Indicator.objects.create(
-        resolution=resolution, number=1, area="economy", text="Chỉ tiêu thử"
-    )
-    Target.objects.bulk_create(
-        (
-            Target(
-                indicator=indicator,
-                code=f"9v{i}",
-                order=i,
-                name=f"Sản lượng thử của văn phòng số {i}",
-                unit="tấn",
-                target_value=Decimal(1000),
-                comparison="at_least",
-                combine="sum",
-                path="from_start",
-                window_start_year=2025,
-                window_end_year=2025,
-                clause="Thử",
-            )
-            for i in range(count)
-        ),
-        batch_size=1000,
+    bench_targets(
+        Commune.objects.get(),
+        OFFICE_NUMBER,
+        "Nghị quyết thử tải biểu văn phòng",
+        "Kỳ họp thứ hai",
+        [2025],
+        count,
+        "9v",
+        "Sản lượng thử của văn phòng số ",
     )
 
 

@@ -149,17 +149,9 @@ class FigureBatchResource(KhoenOnResource):
             "Mỗi chỉ tiêu chỉ có một số liệu mỗi quý: hãy xóa một trong hai dòng."
         )
 
-    def import_data(
-        self,
-        dataset,
-        dry_run=False,
-        raise_errors=False,
-        use_transactions=None,
-        collect_failed_rows=False,
-        rollback_on_validation_errors=False,
-        **kwargs,
-    ):
-        """Check every row, then write all of them or none. `with_diff=False` skips
+    def import_data(self, dataset, dry_run=False, **kwargs):
+        """Check every row, then write all of them or none (always: the library's
+        raise_errors, use_transactions… options do not apply). `with_diff=False` skips
         the preview's per-cell diff (the management command needs no HTML)."""
         user = importing_user(kwargs.get("user"))
         with_diff = kwargs.get("with_diff", True)
