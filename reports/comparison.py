@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import models
 
-from targets.models import QUARTER_NAMES, Area, Comparison
+from targets.models import QUARTER_NAMES, ROMAN_NUMERALS, Area, Comparison
 from targets.numbers import format_decimal, unit_suffix
 from targets.progress import (
     FINAL_STATUSES,
@@ -33,9 +34,13 @@ from targets.progress import (
 )
 from targets.progress_load import ResolutionProgress
 
-from .reporting import is_overridden, lead_name, missing_at_close, override_words
-
-ROMAN = ("I", "II", "III", "IV", "V", "VI")
+from .reporting import (
+    by_area_and_indicator,
+    is_overridden,
+    lead_name,
+    missing_at_close,
+    override_words,
+)
 
 # "Báo cáo … {kind} năm 2025", by the selected quarter of the plan year.
 REPORT_KIND = {1: "quý I năm", 2: "6 tháng đầu năm", 3: "9 tháng năm", 4: "năm"}
@@ -88,12 +93,28 @@ def ascii_slug(text: str) -> str:
     )
 
 
+class RowKind(models.TextChoices):
+    """What a row of the table is; an indicator with a single target is one TARGET
+    row."""
+
+    AREA = "area", "Lĩnh vực"
+    INDICATOR = "indicator", "Chỉ tiêu"
+    TARGET = "target", "Chỉ tiêu cụ thể"
+
+
+def _of_progress(attribute: str, doc: str = "") -> property:
+    """A row's reading of its progress (None for area and indicator rows)."""
+    return property(
+        lambda row: getattr(row.progress, attribute) if row.progress else None,
+        doc=doc,
+    )
+
+
 @dataclass(frozen=True)
 class Row:
-    """One row of the table. kind: "area", "indicator" or "target"; an indicator with
-    a single target is one "target" row."""
+    """One row of the table (see RowKind)."""
 
-    kind: str
+    kind: RowKind
     tt: str
     name: str
     unit: str = ""
@@ -106,9 +127,11 @@ class Row:
     comparison: str = ""
     plan_places: int = 0  # the decimals the resolution writes the plan with
 
-    @property
-    def status(self) -> Status | None:
-        return self.progress.status if self.progress else None
+    status = _of_progress("status")
+    estimate = _of_progress("estimate")
+    percent = _of_progress("estimate_percent")
+    gap = _of_progress("estimate_gap")
+    lowest = _of_progress("lowest")
 
     @property
     def is_final(self) -> bool:
@@ -122,22 +145,6 @@ class Row:
     def override_words(self) -> str:
         """Who set the verdict, the computed one and why ('' when not overridden)."""
         return override_words(self.progress) if self.progress else ""
-
-    @property
-    def estimate(self) -> Decimal | None:
-        return self.progress.estimate if self.progress else None
-
-    @property
-    def percent(self) -> Decimal | None:
-        return self.progress.estimate_percent if self.progress else None
-
-    @property
-    def gap(self) -> Decimal | None:
-        return self.progress.estimate_gap if self.progress else None
-
-    @property
-    def lowest(self) -> Decimal | None:
-        return self.progress.lowest if self.progress else None
 
     @property
     def verdict_label(self) -> str:
@@ -173,7 +180,7 @@ class ComparisonReport:
 
     @property
     def target_rows(self) -> list[Row]:
-        return [r for r in self.rows if r.kind == "target"]
+        return [r for r in self.rows if r.kind == RowKind.TARGET]
 
     @property
     def total(self) -> int:
@@ -391,7 +398,7 @@ def target_row(item: TargetProgress, tt: str, quarters) -> Row:
     target, p = item.target, item.progress
     used = dict(p.used)
     return Row(
-        kind="target",
+        kind=RowKind.TARGET,
         tt=tt,
         name=target.name,
         unit=target.unit,
@@ -406,29 +413,31 @@ def target_row(item: TargetProgress, tt: str, quarters) -> Row:
     )
 
 
+def table_rows(items, quarters) -> list[Row]:
+    """The table: each area (numbered I, II, …) with its indicators, each with its
+    targets; an indicator with one target is that target's row, numbered as the
+    indicator."""
+    by_area = by_area_and_indicator(items, lambda item: item.target)
+    rows: list[Row] = []
+    for number, area in enumerate((a for a in Area.values if a in by_area), 1):
+        name = Area(area).label
+        rows.append(Row(kind=RowKind.AREA, tt=ROMAN_NUMERALS[number - 1], name=name))
+        for indicator, items in by_area[area].items():
+            tt = str(indicator.number)
+            if len(items) == 1:
+                rows.append(target_row(items[0], tt, quarters))
+                continue
+            rows.append(Row(kind=RowKind.INDICATOR, tt=tt, name=indicator.text))
+            rows.extend(target_row(i, i.target.code, quarters) for i in items)
+    return rows
+
+
 def build_report(
     progress: ResolutionProgress, produced_on: datetime.date
 ) -> ComparisonReport:
     resolution = progress.resolution
     plan_year = resolution.plan_year
     quarters = tuple((plan_year, q) for q in range(1, 5))
-
-    by_area: dict[str, dict] = {}
-    for item in progress.items:
-        indicator = item.target.indicator
-        by_area.setdefault(indicator.area, {}).setdefault(indicator, []).append(item)
-
-    rows: list[Row] = []
-    for number, area in enumerate((a for a in Area.values if a in by_area), 1):
-        rows.append(Row(kind="area", tt=ROMAN[number - 1], name=Area(area).label))
-        for indicator, items in by_area[area].items():
-            tt = str(indicator.number)
-            if len(items) == 1:
-                rows.append(target_row(items[0], tt, quarters))
-                continue
-            rows.append(Row(kind="indicator", tt=tt, name=indicator.text))
-            for item in items:
-                rows.append(target_row(item, item.target.code, quarters))
 
     reported = sorted(
         {q for item in progress.items for q, _ in item.progress.used if q in quarters}
@@ -437,7 +446,7 @@ def build_report(
         progress=progress,
         produced_on=produced_on,
         quarter_labels=tuple(f"Quý {QUARTER_NAMES[q]}/{y}" for y, q in quarters),
-        rows=tuple(rows),
+        rows=tuple(table_rows(progress.items, quarters)),
         reported=tuple(reported),
         indicators=len({i.target.indicator_id for i in progress.items}),
         missing=tuple(missing_at_close(progress)),

@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from targets.spreadsheet_cells import keep_text, number_format
 
-from .comparison import ComparisonReport
+from .comparison import ComparisonReport, RowKind
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -105,10 +105,11 @@ def report_xlsx(report: ComparisonReport) -> bytes:
         _cells(ws, row_number, row, columns)
         for col in range(1, columns + 1):
             ws.cell(row_number, col).border = BOX
-        if row.kind != "target":
+        if row.kind != RowKind.TARGET:
+            area = row.kind == RowKind.AREA
             for col in range(1, columns + 1):
-                ws.cell(row_number, col).font = BOLD if row.kind == "area" else ITALIC
-                if row.kind == "area":
+                ws.cell(row_number, col).font = BOLD if area else ITALIC
+                if area:
                     ws.cell(row_number, col).fill = AREA_FILL
 
     row_number += 2
@@ -159,8 +160,8 @@ def report_xlsx(report: ComparisonReport) -> bytes:
 
 def _cells(ws, r: int, row, columns: int) -> None:
     put_text(ws.cell(r, 1), row.tt, alignment=CENTRE)
-    if row.kind != "target":
-        text = row.name.upper() if row.kind == "area" else row.name
+    if row.kind != RowKind.TARGET:
+        text = row.name.upper() if row.kind == RowKind.AREA else row.name
         _merged_text(ws, r, 2, columns, text, NORMAL, WRAP)
         return
     put_text(ws.cell(r, 2), row.name)

@@ -56,6 +56,7 @@ from targets.progress_load import (
 from . import exports
 from .comparison import build_report
 from .presentation import target_lines
+from .reporting import by_area_and_indicator
 from .selection import Selection, chosen, resolutions
 from .task_standing import in_report_order
 
@@ -163,12 +164,9 @@ def _nothing(request, selection):
 
 def _groups(progress, lines):
     """[(area label, counts, [(indicator, [line])])] in the order of Area."""
-    areas: dict[str, dict] = {}
-    for item in progress.items:
-        indicator = item.target.indicator
-        areas.setdefault(indicator.area, {}).setdefault(indicator, []).append(
-            lines[item.target.pk]
-        )
+    areas = by_area_and_indicator(
+        (lines[item.target.pk] for item in progress.items), lambda line: line.target
+    )
     return [
         (Area(area).label, progress.by_area[area], list(areas[area].items()))
         for area in Area.values

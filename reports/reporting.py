@@ -142,6 +142,16 @@ def missing_at_close(progress: ResolutionProgress) -> list[TargetProgress]:
     return [i for i in progress.items if period.key in i.progress.missing]
 
 
+def by_area_and_indicator(things, target_of) -> dict[str, dict[object, list]]:
+    """{area: {indicator: [thing]}}, each list in the order the things come;
+    target_of(thing) is the thing's target."""
+    groups: dict[str, dict[object, list]] = {}
+    for thing in things:
+        indicator = target_of(thing).indicator
+        groups.setdefault(indicator.area, {}).setdefault(indicator, []).append(thing)
+    return groups
+
+
 # targets.reminders' words for a target no body leads.
 NO_LEAD = "chưa phân công đơn vị chủ trì"
 

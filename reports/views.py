@@ -38,7 +38,12 @@ from . import exports
 from .comparison import build_report
 from .dashboard_cache import content_key, snapshot_key
 from .presentation import override_mark, target_lines
-from .reporting import body_reports, missing_at_close, sent_figures
+from .reporting import (
+    body_reports,
+    by_area_and_indicator,
+    missing_at_close,
+    sent_figures,
+)
 from .selection import (
     Selection,
     chosen_period,
@@ -98,10 +103,7 @@ def _grouped(lines, progress):
     """[(area, label, counts, [(indicator, counts, [line])])] in the order of Area,
     then of the targets (indicator number, target order). The counts are of the
     whole area or indicator, whatever the filters."""
-    areas: dict[str, dict] = {}
-    for line in lines:
-        indicator = line.target.indicator
-        areas.setdefault(indicator.area, {}).setdefault(indicator, []).append(line)
+    areas = by_area_and_indicator(lines, lambda line: line.target)
     return [
         (
             area,
