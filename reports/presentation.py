@@ -20,7 +20,8 @@ from django.utils.html import format_html
 
 from targets.models import TaskStatus
 from targets.numbers import format_decimal
-from targets.progress import Status, TargetProgress
+from targets.progress import SUMMARY_ORDER, Status, TargetProgress
+from targets.reading import HUNDRED, PERCENT_QUANTUM
 
 from .reporting import ReportState, bar_percent, lead_name, override_words
 
@@ -115,6 +116,22 @@ def progress_bar(percent: Decimal, status) -> str:
         STATUS_STYLE[status].colour,
         str(percent),
     )
+
+
+def stack_segments(counts) -> list[tuple[str, str, str, str]]:
+    """(x, width, colour, words) of each status present in the counts, in the order
+    of the summary: the share of the targets in percent (0–100) laid end to end."""
+    x = Decimal(0)
+    parts = []
+    for status in SUMMARY_ORDER:
+        n = counts[status]
+        if not n:
+            continue
+        width = (Decimal(n) * HUNDRED / counts.total).quantize(PERCENT_QUANTUM)
+        colour = STATUS_STYLE[status].colour
+        parts.append((str(x), str(width), colour, f"{status.label}: {n}"))
+        x += width
+    return parts
 
 
 def override_mark(progress) -> str:

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import models
 from django.utils import timezone
 
 from targets.models import Comparison, PeriodState, ReportingPeriod, WorkflowState
+from targets.numbers import round_to
 from targets.progress import TargetProgress
 from targets.progress_load import SENT_STATES, ProgressRows, ResolutionProgress
-
-HUNDRED = Decimal(100)
+from targets.reading import HUNDRED
 
 
 class ReportState(models.TextChoices):
@@ -180,7 +180,7 @@ def bar_percent(item: TargetProgress) -> Decimal:
     else:
         ratio = HUNDRED if p.value >= target else Decimal(0)
     ratio = max(Decimal(0), min(HUNDRED, ratio))
-    return ratio.quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return round_to(ratio, 1)
 
 
 # --- overrides, in words -----------------------------------------------------------

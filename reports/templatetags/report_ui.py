@@ -1,13 +1,10 @@
 """Status badges and server-drawn bars: text and icon beside every colour, no script."""
 
-from decimal import Decimal
-
 from django import template
 from django.utils.html import format_html, format_html_join
 
 from reports import presentation
 from targets.numbers import format_decimal, unit_suffix
-from targets.progress import SUMMARY_ORDER
 
 register = template.Library()
 
@@ -26,20 +23,10 @@ def status_stack(counts):
     carries the words and counts."""
     if not counts.total:
         return ""
-    x = Decimal(0)
-    parts = []
-    for status in SUMMARY_ORDER:
-        n = counts[status]
-        if not n:
-            continue
-        width = (Decimal(n) * 100 / counts.total).quantize(Decimal("0.01"))
-        colour = presentation.STATUS_STYLE[status].colour
-        parts.append((str(x), str(width), colour, f"{status.label}: {n}"))
-        x += width
     segments = format_html_join(
         "",
         '<rect x="{}" width="{}" height="10" class="fill-{}"><title>{}</title></rect>',
-        parts,
+        presentation.stack_segments(counts),
     )
     return format_html(
         '<svg class="sbar" viewBox="0 0 100 10" preserveAspectRatio="none" '

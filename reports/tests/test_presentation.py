@@ -155,3 +155,44 @@ class FilterTests(SimpleTestCase):
             '<span class="badge text-bg-danger"><span aria-hidden="true">✗</span> '
             "Chưa báo cáo đủ</span> missing",
         )
+
+
+class Counts(dict):
+    """Status counts as the summary bar reads them: counts[status], .total."""
+
+    def __missing__(self, status):
+        return 0
+
+    @property
+    def total(self):
+        return sum(self.values())
+
+    @property
+    def summary(self):
+        return f"{self.total} chỉ tiêu"
+
+
+class StackTests(SimpleTestCase):
+    def test_segments_are_shares_laid_end_to_end_in_the_summary_order(self):
+        counts = Counts({Status.BEHIND: 1, Status.EXCEEDED: 2, Status.NO_DATA: 4})
+        self.assertEqual(
+            presentation.stack_segments(counts),
+            [
+                ("0", "28.57", "primary", "Vượt: 2"),
+                ("28.57", "14.29", "danger", "Chậm tiến độ: 1"),
+                ("42.86", "57.14", "secondary", "Chưa có số liệu: 4"),
+            ],
+        )
+
+    def test_the_summary_bar_draws_one_titled_rect_per_segment(self):
+        counts = Counts({Status.MET: 1})
+        html = render("{% status_stack c %}", c=counts)
+        self.assertIn(
+            '<rect x="0" width="100.00" height="10" class="fill-success">'
+            "<title>Đạt: 1</title></rect>",
+            html,
+        )
+        self.assertIn('role="img" aria-label="1 chỉ tiêu"', html)
+
+    def test_no_target_no_bar(self):
+        self.assertEqual(render("{% status_stack c %}", c=Counts()), "")
