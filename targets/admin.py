@@ -22,6 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import models, periods, services
 from .admin_ids import SafeIdsMixin
 from .admin_import import SpreadsheetAdmin
+from .decimal_inputs import VietnameseDecimalField
 from .figure_import import FigureBatchResource
 from .forms import MAX_NOTE
 from .models import (
@@ -37,7 +38,7 @@ from .models import (
     Task,
     lock_reason,
 )
-from .numbers import VietnameseDecimalField, format_decimal
+from .numbers import format_decimal
 from .resources import (
     AssignmentResource,
     IndicatorResource,

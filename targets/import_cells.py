@@ -13,8 +13,9 @@ from django.core.exceptions import ObjectDoesNotExist
 from import_export.fields import Field
 from import_export.widgets import Widget
 
+from .decimal_inputs import StrictDecimalWidget
 from .models import QUARTER_NAMES, roman_number
-from .numbers import StrictDecimalWidget, format_decimal
+from .numbers import format_decimal
 
 RESOLUTION = "Số nghị quyết"
 TARGET_CODE = "Mã chỉ tiêu"

@@ -44,13 +44,10 @@ The result is a Decimal built from the typed digits, never through a float.
 `format_decimal_input` writes the form the parser reads back exactly.
 """
 
-import math
 import re
 from decimal import ROUND_HALF_UP, Context, Decimal
 
-from django import forms
 from django.core.exceptions import ValidationError
-from import_export.widgets import Widget
 
 # 11 + 4 decimals = 15 significant digits, what SQLite's float returns exactly.
 MAX_INTEGER_DIGITS = 11
@@ -123,7 +120,7 @@ def parse_decimal(
             f"{_quote(shown)} có chữ số 0 thừa ở đầu. Hãy gõ {fixed}.", "leading_zeros"
         )
     literal = sign + int_digits + ("." + frac_digits if frac_digits else "")
-    return _checked(
+    return checked_decimal(
         Decimal(literal),
         decimal_places=decimal_places,
         allow_negative=allow_negative,
@@ -276,12 +273,7 @@ def _ambiguous_error(
     whole = Decimal(sign + int_text + frac)
     decimal = Decimal(f"{sign}{int_text}.{frac}")
     low, high = bounds
-    if low is not None and high is not None:
-        allowed = f"từ {format_decimal(low)} đến {format_decimal(high)}"
-    elif low is not None:
-        allowed = f"không nhỏ hơn {format_decimal(low)}"
-    else:
-        allowed = f"không lớn hơn {format_decimal(high)}"
+    allowed = range_text(low, high)
 
     def refusal(value: Decimal) -> str | None:
         """Why the field refuses this reading, or None when it takes it."""
@@ -332,7 +324,7 @@ def _significant_decimals(value: Decimal) -> int:
     return max(0, -exponent - trailing_zeros)
 
 
-def _checked(
+def checked_decimal(
     value: Decimal, *, decimal_places: int, allow_negative: bool, shown: str
 ) -> Decimal:
     """Apply the limits every path shares to a finite Decimal, and tidy it: no sign on
@@ -425,6 +417,16 @@ def format_decimal(
     return sign + grouped + ("," + frac if frac else "")
 
 
+def range_text(low: Decimal | None, high: Decimal | None) -> str:
+    """A target's range in words: "từ 0 đến 100", "không nhỏ hơn 0", "không lớn hơn
+    100" (at least one bound given)."""
+    if low is not None and high is not None:
+        return f"từ {format_decimal(low)} đến {format_decimal(high)}"
+    if low is not None:
+        return f"không nhỏ hơn {format_decimal(low)}"
+    return f"không lớn hơn {format_decimal(high)}"
+
+
 def unit_suffix(unit: str) -> str:
     """The unit as it follows a number: "%" with no space before it, " tấn"."""
     if not unit:
@@ -434,10 +436,7 @@ def unit_suffix(unit: str) -> str:
 
 def format_megabytes(size: int) -> str:
     """A file size for a message: "6 MB", "1,5 MB" (to a tenth, half up)."""
-    tenths = Decimal(size) / Decimal(1024 * 1024)
-    return format_decimal(tenths.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) + (
-        " MB"
-    )
+    return format_decimal(round_to(Decimal(size) / (1024 * 1024), 1)) + " MB"
 
 
 def too_big_text(size: int, limit: int) -> str:
@@ -462,142 +461,3 @@ def format_decimal_input(value: Decimal | int | None) -> str:
     if len(frac) == 3 and len(int_part) <= 3 and int_part != "0":
         frac += "0"
     return sign + int_part + ("," + frac if frac else "")
-
-
-class VietnameseDecimalField(forms.Field):
-    """A form field for a figure: parses with `parse_decimal`, whatever the language.
-
-    An empty input is None when the field is not required. `decimal_places` and
-    `allow_negative` may be set after construction (from the target being edited).
-    """
-
-    widget = forms.TextInput
-    default_error_messages = {"required": "Chưa nhập số liệu."}
-
-    def __init__(
-        self, *, decimal_places: int = 2, allow_negative: bool = False, **kwargs
-    ) -> None:
-        self.decimal_places = decimal_places
-        self.allow_negative = allow_negative
-        super().__init__(**kwargs)
-
-    def widget_attrs(self, widget: forms.Widget) -> dict[str, str]:
-        attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "decimal", "autocomplete": "off"})
-        return attrs
-
-    def to_python(self, value: object) -> Decimal | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        # Data from a browser is text; anything else goes through the same parser.
-        text = value if isinstance(value, str) else str(self.prepare_value(value))
-        return parse_decimal(
-            text,
-            decimal_places=self.decimal_places,
-            allow_negative=self.allow_negative,
-        )
-
-    def prepare_value(self, value: object) -> object:
-        # Initial values are Decimals from the database; typed data stays as typed so
-        # the person sees and corrects their own input.
-        if isinstance(value, int | Decimal) and not isinstance(value, bool):
-            if Decimal(value).is_finite():
-                return format_decimal_input(value)
-        return value
-
-
-class StrictDecimalWidget(Widget):
-    """django-import-export widget that reads cells with the same rules as the forms.
-
-    clean() takes text (parsed by `parse_decimal`), int, Decimal, and float from xlsx
-    cells (read through repr(), so 3865.28 is Decimal("3865.28"); a float carrying more
-    decimals than allowed, such as a formula result 1288.4266666666667, is rejected).
-    bool, NaN and infinity are rejected; an empty cell is None.
-
-    Errors are raised as ValueError: import-export turns a ValueError into an error on
-    this column and goes on checking the row's other columns, whereas a ValidationError
-    would end up as a row error without the column name.
-
-    render() gives the Decimal itself for binary formats (xlsx: a real number cell) or
-    when coerce_to_string is False, and otherwise the `format_decimal_input` text, which
-    is language-independent and imports back exactly. None renders as "".
-    """
-
-    def __init__(
-        self,
-        *,
-        decimal_places: int = 2,
-        allow_negative: bool = False,
-        coerce_to_string: bool = True,
-    ) -> None:
-        self.decimal_places = decimal_places
-        self.allow_negative = allow_negative
-        super().__init__(coerce_to_string=coerce_to_string)
-
-    def clean(
-        self, value: object, row: dict | None = None, **kwargs: object
-    ) -> Decimal | None:
-        try:
-            return self._clean(value)
-        except ValidationError as error:
-            raise ValueError(error.messages[0]) from error
-
-    def _clean(self, value: object) -> Decimal | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            if not value.strip():
-                return None
-            return parse_decimal(
-                value,
-                decimal_places=self.decimal_places,
-                allow_negative=self.allow_negative,
-            )
-        if isinstance(value, bool):
-            raise _error(
-                "Ô này phải là một số, không phải giá trị đúng/sai (TRUE/FALSE).",
-                "invalid",
-            )
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise _not_finite()
-            number = Decimal(repr(value))
-        elif isinstance(value, int):
-            number = Decimal(value)
-        elif isinstance(value, Decimal):
-            if not value.is_finite():
-                raise _not_finite()
-            number = value
-        else:
-            raise _error(
-                "Ô này phải chứa một số, ví dụ 3865,28; hãy kiểm tra định dạng ô.",
-                "invalid",
-            )
-        return _checked(
-            number,
-            decimal_places=self.decimal_places,
-            allow_negative=self.allow_negative,
-            shown=_shown_number(number),
-        )
-
-    def render(self, value: object, obj: object = None, **kwargs: object) -> object:
-        if value is None:
-            return ""
-        if self.coerce_to_string and not kwargs.get("force_native_type"):
-            return format_decimal_input(value)
-        return value
-
-
-def _not_finite() -> ValidationError:
-    return _error(
-        "Ô này không chứa một con số cụ thể (có thể là lỗi công thức như #DIV/0! "
-        "hoặc giá trị vô hạn). Hãy nhập số liệu.",
-        "invalid",
-    )
-
-
-def _shown_number(number: Decimal) -> str:
-    """A number from a cell, written the Vietnamese way for an error message."""
-    if abs(number.adjusted()) > 400:  # a Decimal like 1E+999999 is not worth spelling
-        return str(number)
-    return format_decimal(number)

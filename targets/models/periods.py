@@ -108,15 +108,12 @@ class ReportingPeriod(models.Model):
         return f"Quý {QUARTER_NAMES.get(self.quarter, self.quarter)}/{self.year}"
 
     def clean(self) -> None:
-        errors = {}
-        if self.quarter is not None and not 1 <= self.quarter <= 4:
-            errors["quarter"] = "Quý phải từ 1 đến 4."
+        # The quarter's range and the deadline are period_quarter_range's and
+        # period_deadline_after_start's; this constraint has no Vietnamese message.
         if self.data_from and self.data_to and self.data_from >= self.data_to:
-            errors["data_to"] = "Ngày kết thúc số liệu phải sau ngày bắt đầu."
-        if self.deadline and self.data_from and self.deadline < self.data_from:
-            errors["deadline"] = "Hạn nhập số liệu không được trước ngày bắt đầu kỳ."
-        if errors:
-            raise ValidationError(errors)
+            raise ValidationError(
+                {"data_to": "Ngày kết thúc số liệu phải sau ngày bắt đầu."}
+            )
 
     @property
     def key(self) -> tuple[int, int]:

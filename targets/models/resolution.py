@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from ..fields import CleanCharField, CleanTextField
-from ..numbers import format_decimal, unit_suffix
+from ..numbers import format_decimal, range_text, unit_suffix
 from .choices import (
     VALUE_DECIMAL_PLACES,
     VALUE_MAX_DIGITS,
@@ -285,6 +285,9 @@ class Target(models.Model):
         return f"{self.code}. {self.name}"
 
     def clean(self) -> None:
+        """What the constraints cannot say (the code's prefix, the quarters' range in
+        Vietnamese, the profile's sum); the window's order and a negative plan are
+        target_window_ordered's and target_value_not_negative's."""
         errors = {}
         if self.indicator_id and not self.code.startswith(str(self.indicator.number)):
             errors["code"] = (
@@ -292,23 +295,12 @@ class Target(models.Model):
                 f"({self.indicator.number})."
             )
         if self.window_start_year is not None and self.window_end_year is not None:
-            start = (self.window_start_year, self.window_start_quarter)
-            end = (self.window_end_year, self.window_end_quarter)
-            if not all(1 <= q <= 4 for q in (start[1], end[1])):
+            quarters = (self.window_start_quarter, self.window_end_quarter)
+            if not all(1 <= q <= 4 for q in quarters):
                 errors["window_start_quarter"] = "Quý phải từ 1 đến 4."
-            elif start > end:
-                errors["window_end_quarter"] = (
-                    "Kỳ cuối của khoảng đánh giá không được trước kỳ đầu."
-                )
         profile = self.profile
         if profile is not None and sum(profile) != Decimal(100):
             errors["profile_q4"] = "Tổng tỷ trọng bốn quý phải bằng 100%."
-        if (
-            self.target_value is not None
-            and self.target_value < 0
-            and not self.allows_negative
-        ):
-            errors["target_value"] = "Chỉ tiêu này không nhận số âm."
         if errors:
             raise ValidationError(errors)
 
@@ -317,14 +309,9 @@ class Target(models.Model):
         low, high = self.min_value, self.max_value
         if (low is None or value >= low) and (high is None or value <= high):
             return None
-        if low is not None and high is not None:
-            bound = f"từ {format_decimal(low)} đến {format_decimal(high)}"
-        elif low is not None:
-            bound = f"không nhỏ hơn {format_decimal(low)}"
-        else:
-            bound = f"không lớn hơn {format_decimal(high)}"
         return (
-            f"Chỉ tiêu {self.code} chỉ nhận giá trị {bound}{unit_suffix(self.unit)}; "
+            f"Chỉ tiêu {self.code} chỉ nhận giá trị {range_text(low, high)}"
+            f"{unit_suffix(self.unit)}; "
             f"{format_decimal(value)} nằm ngoài khoảng đó."
         )
 
@@ -497,12 +484,6 @@ class Assignment(models.Model):
     def __str__(self) -> str:
         subject = self.target or self.task
         return f"{self.body} – {self.get_role_display()} – {subject}"
-
-    def clean(self) -> None:
-        if (self.target_id is None) == (self.task_id is None):
-            raise ValidationError(
-                "Phân công phải gắn với đúng một chỉ tiêu cụ thể hoặc một nhiệm vụ."
-            )
 
 
 def lead_body(assignments: Iterable[Assignment]) -> ResponsibleBody | None:

@@ -14,10 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from import_export import fields, resources
 
+from targets.decimal_inputs import StrictDecimalWidget, VietnameseDecimalField
 from targets.numbers import (
     MAX_INTEGER_DIGITS,
-    StrictDecimalWidget,
-    VietnameseDecimalField,
     format_decimal,
     format_decimal_input,
     parse_decimal,
