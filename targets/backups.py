@@ -19,7 +19,6 @@ success has been checked row for row.
 """
 
 import datetime
-import hashlib
 import json
 import os
 import shutil
@@ -36,6 +35,15 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from .backup_checks import (
+    BackupError,
+    database_digests,
+    digest_differences,
+    file_sha256,
+    sequence_values,
+    tables_with_rows,
+    unsupported,
+)
 from .numbers import format_decimal
 
 FORMAT = 1
@@ -49,16 +57,6 @@ EMPTY_TARGET_HINT = {
         "DATABASE_URL tới nó rồi chạy lại."
     ),
     "sqlite": "Trỏ DATABASE_URL tới một tệp SQLite chưa có rồi chạy lại.",
-}
-
-# Tables that `migrate` fills by itself: a database holding rows only here is still
-# empty. Any other row (a user, a figure, a session, a login attempt) makes it not.
-FILLED_BY_MIGRATE = {
-    "django_migrations",
-    "django_content_type",
-    "auth_permission",
-    "auth_group",
-    "auth_group_permissions",
 }
 
 # libpq connection parameters that may sit in DATABASES["default"]["OPTIONS"].
@@ -75,11 +73,6 @@ LIBPQ_OPTIONS = {
     "service",
     "passfile",
 }
-
-
-class BackupError(Exception):
-    """A backup or restore refused or failed; the message is for the operator, in
-    Vietnamese, and says what to do."""
 
 
 @dataclass
@@ -100,118 +93,7 @@ class RestoreResult:
     notes: list[str] = field(default_factory=list)
 
 
-# --- checksums --------------------------------------------------------------------
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def database_digests(cursor, vendor: str) -> dict[str, dict]:
-    """{table: {"rows": n, "checksum": "..."}} for every table of the database.
-
-    The checksum covers every row, in an order that does not depend on how the rows
-    were stored, as the database itself prints them, so two databases compare equal
-    exactly when they hold the same rows."""
-    digests = {}
-    if vendor == "postgresql":
-        # Row text depends on the session's time zone and date style: fix both.
-        cursor.execute("SET TIME ZONE 'UTC'")
-        cursor.execute("SET datestyle = 'ISO, YMD'")
-        cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-            "ORDER BY tablename"
-        )
-        for (table,) in cursor.fetchall():
-            cursor.execute(
-                "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' "
-                f"ORDER BY t::text COLLATE \"C\"), '')) FROM {_quote(table)} AS t"
-            )
-            rows, checksum = cursor.fetchone()
-            digests[table] = {"rows": rows, "checksum": f"md5:{checksum}"}
-    elif vendor == "sqlite":
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-        )
-        for (table,) in cursor.fetchall():
-            cursor.execute(f"PRAGMA table_info({_quote(table)})")
-            columns = [row[1] for row in cursor.fetchall()]
-            # quote() gives each value's SQL text whatever converters the connection
-            # has registered, so Django's connection and a plain one agree.
-            expression = " || ',' || ".join(f"quote({_quote(c)})" for c in columns)
-            cursor.execute(f"SELECT {expression} FROM {_quote(table)}")
-            rows = sorted(row[0] for row in cursor.fetchall())
-            checksum = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-            digests[table] = {"rows": len(rows), "checksum": f"sha256:{checksum}"}
-    else:
-        raise BackupError(_unsupported(vendor))
-    return digests
-
-
-def sequence_values(cursor) -> dict[str, int | None]:
-    """PostgreSQL sequences and their last values. Sequences live outside
-    transactions, so they are compared only when nobody writes (the drill test)."""
-    cursor.execute(
-        "SELECT sequencename, last_value FROM pg_sequences "
-        "WHERE schemaname = current_schema() ORDER BY sequencename"
-    )
-    return dict(cursor.fetchall())
-
-
-def digest_differences(expected: dict, actual: dict) -> list[str]:
-    """Vietnamese lines naming each table whose rows differ."""
-    lines = []
-    for table in sorted(set(expected) | set(actual)):
-        want, got = expected.get(table), actual.get(table)
-        if got is None:
-            lines.append(f"thiếu bảng {table}")
-        elif want is None:
-            lines.append(f"thừa bảng {table}")
-        elif want != got:
-            lines.append(
-                f"bảng {table}: {want['rows']} dòng khi sao lưu, {got['rows']} dòng "
-                "sau khi khôi phục"
-                if want["rows"] != got["rows"]
-                else f"bảng {table}: cùng {got['rows']} dòng nhưng nội dung khác"
-            )
-    return lines
-
-
-def tables_with_rows(cursor, vendor: str) -> dict[str, int]:
-    """The tables holding rows that `migrate` did not put there, with their counts."""
-    if vendor == "postgresql":
-        cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-        )
-    else:
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' "
-            "AND name NOT LIKE 'sqlite_%'"
-        )
-    found = {}
-    for (table,) in sorted(cursor.fetchall()):
-        if table in FILLED_BY_MIGRATE:
-            continue
-        cursor.execute(f"SELECT count(*) FROM {_quote(table)}")
-        (count,) = cursor.fetchone()
-        if count:
-            found[table] = count
-    return found
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --- helpers ----------------------------------------------------------------------
-
-
-def _unsupported(vendor: str) -> str:
-    return f"Chưa hỗ trợ sao lưu cơ sở dữ liệu loại {vendor}: chỉ PostgreSQL và SQLite."
 
 
 def _size(n: int) -> str:
@@ -281,7 +163,7 @@ def _raw_connection():
 def _vendor() -> str:
     vendor = connection.vendor
     if vendor not in DATABASE_FILES:
-        raise BackupError(_unsupported(vendor))
+        raise BackupError(unsupported(vendor))
     return vendor
 
 
@@ -352,7 +234,7 @@ def backup_create(path: Path | None = None) -> BackupResult:
             manifest.update(_sqlite_backup(database_file))
         manifest["database"]["file"] = database_file.name
         manifest["database"]["size"] = database_file.stat().st_size
-        manifest["database"]["sha256"] = _file_sha256(database_file)
+        manifest["database"]["sha256"] = file_sha256(database_file)
         manifest["media"] = _media_backup(work / MEDIA_ARCHIVE)
         (work / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
@@ -457,7 +339,7 @@ def _media_backup(out: Path) -> dict:
     with tarfile.open(out, "w:gz") as archive:
         for full, name in _media_files(root):
             archive.add(full, arcname=name, recursive=False)
-            files[name] = {"size": full.stat().st_size, "sha256": _file_sha256(full)}
+            files[name] = {"size": full.stat().st_size, "sha256": file_sha256(full)}
     return {"file": out.name, "files": files}
 
 
@@ -511,7 +393,7 @@ def _restore(path: Path) -> RestoreResult:
     database_file = path / manifest["database"]["file"]
     if not database_file.is_file():
         raise BackupError(f"Thiếu tệp {database_file}: bản sao lưu không đầy đủ.")
-    if _file_sha256(database_file) != manifest["database"]["sha256"]:
+    if file_sha256(database_file) != manifest["database"]["sha256"]:
         raise BackupError(
             f"Tệp {database_file.name} không khớp mã kiểm tra trong {MANIFEST}: bản "
             "sao lưu đã bị hỏng hoặc sửa. Dùng một bản sao lưu khác."
@@ -606,7 +488,7 @@ def _media_plan(path: Path, manifest: dict) -> dict:
     for name, info in expected.items():
         existing = root / name
         if existing.exists() and (
-            not existing.is_file() or _file_sha256(existing) != info["sha256"]
+            not existing.is_file() or file_sha256(existing) != info["sha256"]
         ):
             conflicts.append(name)
     if conflicts:
@@ -647,7 +529,7 @@ def _media_restore(path: Path, expected: dict) -> tuple[int, int]:
             archive.extract(member, root, filter="data")
             written += 1
     for name, info in expected.items():
-        if _file_sha256(root / name) != info["sha256"]:
+        if file_sha256(root / name) != info["sha256"]:
             raise BackupError(
                 f"Tệp đính kèm {name} sau khi khôi phục không khớp bản sao lưu."
             )

@@ -26,14 +26,14 @@ from django.test import Client
 from django.utils import timezone
 
 from targets import evidence
-from targets.backups import database_digests, sequence_values
+from targets.backup_checks import database_digests, sequence_values
+from targets.loaders import demo_load, resolution_load
 from targets.models import (
     Figure,
     ReportingPeriod,
     Target,
     WorkflowState,
 )
-from targets.loaders import demo_load, resolution_load
 
 from .base import DEMO_FILE, RESOLUTION_FILE
 
