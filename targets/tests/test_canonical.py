@@ -13,9 +13,12 @@ from django.test import SimpleTestCase, TestCase
 from targets.models import (
     QUARTER_NAMES,
     ROMAN_NUMERALS,
+    Area,
     Assignment,
     BodyKind,
+    Combine,
     Comparison,
+    ExpectedPath,
     Figure,
     Indicator,
     ReportingPeriod,
@@ -33,6 +36,35 @@ from targets.reading import TargetSpec, plan_percent
 from targets.tests.builders import Y, build_commune
 
 D = Decimal
+
+
+def a_commune() -> tuple:
+    """A commune with its four 2025 quarters and one indicator: (periods, indicator)."""
+    resolution, periods = build_commune(
+        "Thử", number="1/NQ-HĐND", title="Thử", council="HĐND xã Thử", session="1"
+    )
+    indicator = Indicator.objects.create(
+        resolution=resolution, number=1, area=Area.ECONOMY, text="x"
+    )
+    return periods, indicator
+
+
+def a_target(indicator, **kwargs) -> Target:
+    """An unsaved target of the indicator: at least 100 tấn, summed, over 2025."""
+    values = dict(
+        indicator=indicator,
+        code="1a",
+        name="Thử",
+        unit="tấn",
+        target_value=D("100"),
+        comparison=Comparison.AT_LEAST,
+        combine=Combine.SUM,
+        path=ExpectedPath.FROM_START,
+        window_start_year=Y,
+        window_end_year=Y,
+        clause="x",
+    )
+    return Target(**{**values, **kwargs})
 
 
 class RomanNumeralTests(SimpleTestCase):
@@ -78,8 +110,8 @@ def spec(comparison, target_value):
     return TargetSpec(
         code="1a",
         comparison=comparison,
-        combine="latest",
-        path="from_start",
+        combine=Combine.LATEST,
+        path=ExpectedPath.FROM_START,
         target_value=D(target_value),
         window=((Y, 1),),
     )
@@ -136,10 +168,8 @@ class LeadBodyTests(SimpleTestCase):
 class PeriodsUpToTests(TestCase):
     @classmethod
     def setUpTestData(cls):
-        resolution, cls.periods = build_commune(
-            "Thử", number="1/NQ-HĐND", title="Thử", council="HĐND xã Thử", session="1"
-        )
-        cls.commune = resolution.commune
+        cls.periods, indicator = a_commune()
+        cls.commune = indicator.resolution.commune
         for year, quarter in ((Y - 1, 4), (Y + 1, 1)):
             data_from, data_to = decree_09_window(year, quarter)
             ReportingPeriod.objects.create(
@@ -150,22 +180,8 @@ class PeriodsUpToTests(TestCase):
                 data_to=data_to,
                 deadline=data_to,
             )
-        indicator = Indicator.objects.create(
-            resolution=resolution, number=1, area="economy", text="x"
-        )
-        cls.target = Target.objects.create(
-            indicator=indicator,
-            code="1a",
-            name="Thử",
-            unit="tấn",
-            target_value=D("100"),
-            comparison=Comparison.AT_LEAST,
-            combine="sum",
-            path="from_start",
-            window_start_year=Y,
-            window_end_year=Y,
-            clause="x",
-        )
+        cls.target = a_target(indicator)
+        cls.target.save()
         for quarter in (1, 2, 3):
             Figure.objects.create(
                 target=cls.target, period=cls.periods[quarter], value=D(quarter)
@@ -199,32 +215,14 @@ class ConstraintMessageTests(TestCase):
 
     @classmethod
     def setUpTestData(cls):
-        resolution, cls.periods = build_commune(
-            "Thử", number="1/NQ-HĐND", title="Thử", council="HĐND xã Thử", session="1"
-        )
-        cls.commune = resolution.commune
-        cls.indicator = Indicator.objects.create(
-            resolution=resolution, number=1, area="economy", text="x"
-        )
+        cls.periods, cls.indicator = a_commune()
+        cls.commune = cls.indicator.resolution.commune
         cls.body = ResponsibleBody.objects.create(
             commune=cls.commune, name="Phòng Kinh tế", kind=BodyKind.OFFICE
         )
 
     def target(self, **kwargs):
-        values = dict(
-            indicator=self.indicator,
-            code="1a",
-            name="Thử",
-            unit="tấn",
-            target_value=D("100"),
-            comparison=Comparison.AT_LEAST,
-            combine="sum",
-            path="from_start",
-            window_start_year=Y,
-            window_end_year=Y,
-            clause="x",
-        )
-        return Target(**{**values, **kwargs})
+        return a_target(self.indicator, **kwargs)
 
     def refusal(self, instance) -> list[str]:
         with self.assertRaises(ValidationError) as caught:
