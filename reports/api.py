@@ -28,6 +28,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from targets import rules
+from targets.entry import RowErrors, entry_save
 from targets.forms import BadPost, read_entry
 from targets.models import (
     VIA_API,
@@ -39,7 +40,7 @@ from targets.models import (
     WorkflowState,
 )
 from targets.progress_load import load_resolution_progress
-from targets.services import RowErrors, WorkflowError, entry_save
+from targets.services import WorkflowError
 
 from . import serializers as s
 from .public import public_only
@@ -466,12 +467,12 @@ def period_figures(request, period_id):
     try:
         figure_rows, _ = read_entry(post, targets, tasks)
         counts = entry_save(
-            user,
-            period,
-            figure_rows,
-            [],
-            targets,
-            tasks,
+            user=user,
+            period=period,
+            figure_rows=figure_rows,
+            task_rows=[],
+            targets=targets,
+            tasks=tasks,
             submit=data.validated_data["submit"],
             today=timezone.localdate(),
             via=VIA_API,

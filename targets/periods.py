@@ -38,11 +38,11 @@ class MissingFigures(WorkflowError):
 
 @transaction.atomic
 def period_set_state(
+    *,
     user,
     period: ReportingPeriod,
     state: str,
     reason: str,
-    *,
     confirm_missing: bool = False,
 ) -> ReportingPeriod:
     """Close a period (locks every figure in it) or reopen it; audited with reason.
@@ -170,7 +170,12 @@ def period_reopen_for_corrections(
                 "lại số liệu để sửa. Đánh dấu ô “Mở lại cả kỳ báo cáo” để làm cả "
                 "hai việc trong một bước."
             )
-        period_set_state(user, period, PeriodState.OPEN, f"{VIA_ADMIN} – {reason}")
+        period_set_state(
+            user=user,
+            period=period,
+            state=PeriodState.OPEN,
+            reason=f"{VIA_ADMIN} – {reason}",
+        )
     approved = list(
         Figure.objects.filter(period=period, state=WorkflowState.APPROVED).order_by(
             "pk"
@@ -179,7 +184,7 @@ def period_reopen_for_corrections(
     if not approved:
         raise WorkflowError(f"{period} không có số liệu đã phê duyệt nào để mở lại.")
     for figure in approved:
-        figure_reopen(user, figure, reason)
+        figure_reopen(user=user, figure=figure, reason=reason)
     audit.info(
         "period_reopen_for_corrections user=%s period=%s figures=%s",
         user.username,

@@ -16,57 +16,17 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q
-
 from .models import (
-    Comparison,
     Figure,
     FigureKind,
     ReportingPeriod,
     Target,
     TaskUpdate,
     WorkflowState,
+    periods_up_to,
 )
-from .plausibility import flags_for
-from .progress import Quarter, Status, TargetSpec, evaluate, meets
-
-NEEDS_EXPLANATION = {Status.AT_RISK, Status.BEHIND, Status.NOT_MET}
-OPEN_STATES = (WorkflowState.DRAFT, WorkflowState.RETURNED)
-
-
-def explanation_needed(
-    target: Target,
-    values: dict[Quarter, Decimal],
-    period_key: Quarter,
-    estimates: Collection[Quarter] = (),
-) -> Status | None:
-    """The status that asks the clerk to explain this quarter's figure, or None.
-
-    The status is the one judgement (`progress.evaluate`, as the dashboard shows it)
-    with this quarter's figure in. It is asked only when *this* quarter's figure leaves
-    the target behind: a "Duy trì" target whose figure for the quarter holds needs no
-    explanation because an earlier quarter failed (that quarter was explained then).
-    """
-    value = values.get(tuple(period_key))
-    if value is None:
-        return None
-    status = evaluate(
-        TargetSpec.from_model(target), values, tuple(period_key), estimates=estimates
-    ).status
-    if status not in NEEDS_EXPLANATION:
-        return None
-    if target.comparison == Comparison.MAINTAIN and meets(
-        target.comparison, value, target.target_value
-    ):
-        return None
-    return status
-
-
-def explanation_text(status: Status) -> str:
-    return (
-        f"Với số liệu này, chỉ tiêu ở mức “{status.label}”: khi gửi duyệt phải ghi rõ "
-        "nguyên nhân và giải pháp vào ô giải trình."
-    )
+from .progress import Quarter
+from .validation import OPEN_STATES, Action, check_figures, explanation_text
 
 
 def quarterly_values(
@@ -82,13 +42,8 @@ def quarterly_values(
     (ước); one query."""
     values: dict[int, dict[Quarter, Decimal]] = {}
     estimates: dict[int, set[Quarter]] = {}
-    same_year = (
-        Q(period__quarter__lt=period.quarter)
-        if before
-        else Q(period__quarter__lte=period.quarter)
-    )
     rows = Figure.objects.filter(
-        Q(period__year__lt=period.year) | Q(period__year=period.year) & same_year,
+        periods_up_to(period.year, period.quarter, prefix="period__", before=before),
         target_id__in=target_ids,
         period__commune=period.commune,
     )
@@ -170,28 +125,31 @@ def submit_plan(
         figures, updates = figures.select_for_update(), updates.select_for_update()
     by_target = {f.target_id: f for f in figures}
     by_task = {u.task_id: u for u in updates}
-    values, estimates = quarterly_values(period, list(in_window))
     plan = SubmitPlan(period=period)
     for pk, target in in_window.items():
         figure = by_target.get(pk)
         if figure is None:
             plan.empty_targets.append(target)
-            continue
-        if figure.state not in OPEN_STATES:
-            if figure.state == WorkflowState.SUBMITTED:
-                plan.waiting.append(figure)
-            continue
-        figure.target = target
-        plan.send_figures.append(figure)
-        own = values.get(pk, {})
-        status = explanation_needed(target, own, period.key, estimates.get(pk, ()))
-        if status is not None and not figure.note:
-            plan.explain[pk] = explanation_text(status)
-        flags = flags_for(target, own, period.key)
-        if flags:
-            plan.flags[pk] = flags
-            if pk not in confirmed:
-                plan.confirm[pk] = flags
+        elif figure.state in OPEN_STATES:
+            figure.target, figure.period = target, period
+            plan.send_figures.append(figure)
+        elif figure.state == WorkflowState.SUBMITTED:
+            plan.waiting.append(figure)
+    # The rows just read are the stored ones: the check reads only the quarters.
+    checks = check_figures(
+        plan.send_figures,
+        action=Action.SUBMIT,
+        confirmed=confirmed,
+        stored={f.pk: f for f in plan.send_figures},
+    )
+    for index, check in checks.items():
+        pk = plan.send_figures[index].target_id
+        if check.explain is not None:
+            plan.explain[pk] = explanation_text(check.explain)
+        if check.flags:
+            plan.flags[pk] = check.flags
+        if check.unconfirmed:
+            plan.confirm[pk] = check.flags
     for pk, task in tasks.items():
         update = by_task.get(pk)
         if update is None:
@@ -205,9 +163,3 @@ def submit_plan(
     plan.send_figures.sort(key=lambda f: f.state != WorkflowState.RETURNED)
     plan.send_updates.sort(key=lambda u: u.state != WorkflowState.RETURNED)
     return plan
-
-
-CONFIRM_TEXT = (
-    "Số này khác thường (xem cảnh báo): đánh dấu ô “Tôi đã kiểm tra, số liệu này "
-    "đúng” để gửi duyệt."
-)

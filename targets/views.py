@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from . import evidence as evidence_files
 from . import rules
+from .entry import RowErrors, entry_save
 from .forms import (
     AssessmentForm,
     BadPost,
@@ -41,20 +42,14 @@ from .plausibility import flags_for
 from .progress import TargetSpec, evaluate
 from .reminders import approver_notice, clerk_notice, missing_figures
 from .services import (
-    RowErrors,
     WorkflowError,
     assessment_save,
-    entry_save,
     figure_reopen,
     review_approve,
     review_return,
 )
-from .submission import (
-    CONFIRM_TEXT,
-    explanation_needed,
-    quarterly_values,
-    submit_plan,
-)
+from .submission import quarterly_values, submit_plan
+from .validation import CONFIRM_TEXT, explanation_needed
 
 
 def resolution_overview(request):
@@ -230,12 +225,12 @@ def entry_period(request, period_id):
         submit = action == "submit"
         try:
             counts = entry_save(
-                request.user,
-                period,
-                figure_rows,
-                task_rows,
-                targets,
-                tasks,
+                user=request.user,
+                period=period,
+                figure_rows=figure_rows,
+                task_rows=task_rows,
+                targets=targets,
+                tasks=tasks,
                 submit=submit,
                 today=today,
                 confirmed=confirmed,
@@ -358,12 +353,14 @@ def _entry_rows(period, targets, posted_rows, plan=None, is_open=True, confirmed
         own = by_target.get(pk, {})
         values = {q: f.value for q, f in own.items() if q <= period.key}
         estimates = {
-            q for q, f in own.items() if q <= period.key and f.kind == "estimate"
+            q
+            for q, f in own.items()
+            if q <= period.key and f.kind == FigureKind.ESTIMATE
         }
         typed = posted.get(pk)
         if typed is not None and typed.value is not None:
             values[period.key] = typed.value  # what the clerk is about to save
-            (estimates.add if typed.kind == "estimate" else estimates.discard)(
+            (estimates.add if typed.kind == FigureKind.ESTIMATE else estimates.discard)(
                 period.key
             )
         current = own.get(period.key)
@@ -419,7 +416,9 @@ def _entry_rows(period, targets, posted_rows, plan=None, is_open=True, confirmed
                 else format_decimal_input(current.value)
                 if current
                 else "",
-                "kind": typed.kind if typed else getattr(current, "kind", "actual"),
+                "kind": typed.kind
+                if typed
+                else getattr(current, "kind", FigureKind.ACTUAL),
                 "note": note,
                 "version": typed.version if typed else getattr(current, "version", 0),
             }
@@ -554,7 +553,9 @@ def _review_post(request, period) -> None:
                 "tất cả”), hoặc dùng nút của riêng mục đó."
             )
         if action == "approve":
-            n = review_approve(request.user, period, figures, updates)
+            n = review_approve(
+                user=request.user, period=period, figures=figures, updates=updates
+            )
             messages.success(request, f"Đã phê duyệt {n} mục; các mục này đã khóa.")
         else:
             form = ReasonForm({"reason": reason})
@@ -564,7 +565,11 @@ def _review_post(request, period) -> None:
                     "do vào ô “Lý do trả lại” rồi bấm trả lại lần nữa."
                 )
             n = review_return(
-                request.user, period, figures, updates, form.cleaned_data["reason"]
+                user=request.user,
+                period=period,
+                figures=figures,
+                updates=updates,
+                reason=form.cleaned_data["reason"],
             )
             messages.success(
                 request,
@@ -655,7 +660,9 @@ def figure_reopen_view(request, figure_id):
         messages.error(request, "Mở lại số liệu phải nêu lý do.")
     else:
         try:
-            figure_reopen(request.user, figure, form.cleaned_data["reason"])
+            figure_reopen(
+                user=request.user, figure=figure, reason=form.cleaned_data["reason"]
+            )
             messages.success(
                 request, "Đã mở lại số liệu; cán bộ có thể sửa và gửi lại."
             )
@@ -686,10 +693,10 @@ def period_state_view(request, period_id):
     else:
         try:
             period = period_set_state(
-                request.user,
-                period,
-                state,
-                form.cleaned_data["reason"],
+                user=request.user,
+                period=period,
+                state=state,
+                reason=form.cleaned_data["reason"],
                 confirm_missing=request.POST.get("confirm_missing") == "1",
             )
         except WorkflowError as exc:
@@ -717,11 +724,11 @@ def assessment_view(request, target_id, period_id):
     if form.is_valid():
         try:
             assessment_save(
-                request.user,
-                target,
-                period,
-                form.cleaned_data["verdict"],
-                form.cleaned_data["reason"],
+                user=request.user,
+                target=target,
+                period=period,
+                verdict=form.cleaned_data["verdict"],
+                reason=form.cleaned_data["reason"],
             )
         except WorkflowError as exc:
             messages.error(request, str(exc))

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.test import override_settings
 from django.utils import timezone
 
+from targets.loaders import demo_load, resolution_load
 from targets.models import (
     ROLE_GROUPS,
     Area,
@@ -30,7 +31,6 @@ from targets.models import (
     TaskUpdate,
     Verdict,
 )
-from targets.loaders import demo_load, resolution_load
 from targets.tests.builders import build_commune
 
 D = Decimal

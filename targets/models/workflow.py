@@ -26,6 +26,9 @@ from .choices import (
 from .periods import ReportingPeriod
 from .resolution import Target, Task
 
+# stored_lock_reason's `stored` when the caller has not read the row.
+UNREAD = object()
+
 
 def lock_reason(state: str, period: "ReportingPeriod") -> str | None:
     """Why a stored figure or task update may not change, or None. The one rule behind
@@ -105,19 +108,27 @@ class WorkflowFields(models.Model):
         self.updated_by = user
         self._change_reason = reason
 
-    def stored_lock_reason(self, fields: list[str]) -> str | None:
+    def stored_lock_reason(self, fields: list[str], stored=UNREAD) -> str | None:
         """Why this save may not go through, or None: it would change a locked row
         (approved, or in a closed period) in any of `fields`, move a row into a closed
         period, add a row to a closed period, or make a row submitted or approved
         outside the workflow (targets.services). Every path that validates meets it:
-        the entry page, the admin change form and history revert, the import."""
+        the entry page, the admin change form and history revert, the import.
+
+        `stored` is the row as the database holds it, with its period (None for a
+        new row), when the caller has read it already: a batch reads all its rows
+        in one query (targets.validation); otherwise it is read here."""
         if not self.period_id:
             return None
-        stored = None
-        if self.pk:
-            stored = (
-                type(self).objects.select_related("period").filter(pk=self.pk).first()
-            )
+        if stored is UNREAD:
+            stored = None
+            if self.pk:
+                stored = (
+                    type(self)
+                    .objects.select_related("period")
+                    .filter(pk=self.pk)
+                    .first()
+                )
         if stored is None:
             return lock_reason(WorkflowState.DRAFT, self.period)
         if not any(getattr(stored, f) != getattr(self, f) for f in fields):
@@ -241,6 +252,18 @@ class Figure(WorkflowFields):
         return f"{self.target.code} – {self.period}: {format_decimal(self.value)}"
 
     def clean(self) -> None:
+        errors = self.own_errors()
+        reason = self.stored_lock_reason(LOCKED_FIGURE_FIELDS)
+        if reason:
+            errors[NON_FIELD_ERRORS] = reason
+        if errors:
+            raise ValidationError(errors)
+
+    def own_errors(self) -> dict[str, str]:
+        """What this figure must be whatever the path, read from itself, its target
+        and its period (no query once they are loaded): the period in the target's
+        commune and window, the value's sign, bounds and decimals. Field → message.
+        The stored row (the lock) is `stored_lock_reason`'s."""
         errors = {}
         target = self.target if self.target_id else None
         period = self.period if self.period_id else None
@@ -267,11 +290,7 @@ class Figure(WorkflowFields):
                     f"Chỉ tiêu {target.code} chỉ nhận tối đa "
                     f"{target.decimal_places} chữ số thập phân."
                 )
-        reason = self.stored_lock_reason(LOCKED_FIGURE_FIELDS)
-        if reason:
-            errors[NON_FIELD_ERRORS] = reason
-        if errors:
-            raise ValidationError(errors)
+        return errors
 
     def delete(self, *args, **kwargs):
         return type(self).objects.filter(pk=self.pk).delete()
@@ -324,17 +343,23 @@ class TaskUpdate(WorkflowFields):
         return f"{self.task} – {self.period}: {self.get_status_display()}"
 
     def clean(self) -> None:
+        errors = self.own_errors()
+        reason = self.stored_lock_reason(LOCKED_TASK_UPDATE_FIELDS)
+        if reason:
+            errors[NON_FIELD_ERRORS] = reason
+        if errors:
+            raise ValidationError(errors)
+
+    def own_errors(self) -> dict[str, str]:
+        """What this update must be whatever the path, read from itself, its task and
+        its period (no query once they are loaded). Field → message."""
         errors = {}
         if self.task_id and self.period_id:
             if self.period.commune_id != self.task.resolution.commune_id:
                 errors["period"] = "Kỳ báo cáo không thuộc xã của nghị quyết này."
         if self.status == TaskStatus.DELAYED and not (self.narrative or "").strip():
             errors["narrative"] = "Nhiệm vụ chậm: phải nêu nguyên nhân và giải pháp."
-        reason = self.stored_lock_reason(LOCKED_TASK_UPDATE_FIELDS)
-        if reason:
-            errors[NON_FIELD_ERRORS] = reason
-        if errors:
-            raise ValidationError(errors)
+        return errors
 
     def delete(self, *args, **kwargs):
         return type(self).objects.filter(pk=self.pk).delete()

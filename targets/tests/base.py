@@ -16,8 +16,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, TestCase, override_settings
 from django.utils import timezone
 
-from targets.models import Figure, ReportingPeriod, Target, Task
 from targets.loaders import demo_load, resolution_load
+from targets.models import Figure, ReportingPeriod, Target, Task
 from targets.spreadsheets import SafeCSV, SafeXLSX
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
-from targets.models import Figure, WorkflowState
 from targets.loaders import resolution_load
+from targets.models import Figure, WorkflowState
 
 from .base import RESOLUTION_FILE, office_xlsx
 

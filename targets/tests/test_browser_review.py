@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from targets.models import Figure, PeriodState, ReportingPeriod, WorkflowState
 from targets.loaders import demo_load, resolution_load
+from targets.models import Figure, PeriodState, ReportingPeriod, WorkflowState
 
 from .base import DEMO_FILE, RESOLUTION_FILE
 

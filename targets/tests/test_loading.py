@@ -3,6 +3,7 @@ import datetime
 from django.contrib.auth.models import User
 from django.test import TestCase
 
+from targets.loaders import demo_load, resolution_load
 from targets.models import (
     Assignment,
     Figure,
@@ -12,7 +13,6 @@ from targets.models import (
     Target,
     Task,
 )
-from targets.loaders import demo_load, resolution_load
 
 from .base import DEMO_FILE, RESOLUTION_FILE
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.test import TestCase
 
+from targets.loaders import resolution_load
 from targets.models import (
     Assignment,
     Indicator,
@@ -17,7 +18,6 @@ from targets.models import (
     Target,
     Task,
 )
-from targets.loaders import resolution_load
 
 from .base import FIXTURES, RESOLUTION_FILE
 

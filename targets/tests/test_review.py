@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from targets.models import Figure, PeriodState, Target, WorkflowState
-from targets.reminders import missing_figures, outstanding
 from targets.periods import MissingFigures, period_set_state
+from targets.reminders import missing_figures, outstanding
 
 from .base import EntryTestCase
 
@@ -271,10 +271,16 @@ class ClosingTests(ReviewTestCase):
 
     def test_the_service_refuses_and_then_returns_the_closed_period(self):
         with self.assertRaises(MissingFigures) as refused:
-            period_set_state(self.approver, self.q4, PeriodState.CLOSED, "x")
+            period_set_state(
+                user=self.approver, period=self.q4, state=PeriodState.CLOSED, reason="x"
+            )
         self.assertIn("2a", [m.code for m in refused.exception.missing])
         period = period_set_state(
-            self.approver, self.q4, PeriodState.CLOSED, "x", confirm_missing=True
+            user=self.approver,
+            period=self.q4,
+            state=PeriodState.CLOSED,
+            reason="x",
+            confirm_missing=True,
         )
         self.assertEqual(period.state, PeriodState.CLOSED)
         self.assertEqual(period.get_state_display(), "Đã khóa sổ")
