@@ -37,9 +37,7 @@ import os
 import platform
 import random
 import re
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,28 +50,21 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
-PASSWORD = "khoenon-demo-2025"
+from support import (
+    PASSWORD,
+    ROOT,
+    bench_env,
+    free_port,
+    manage,
+    prepare,
+    start_gunicorn,
+)
+
 CLERKS = ["kinhte", "vanhoa"]
 SAVED = "Đã lưu nháp 1 mục thay đổi."
 
-SETTINGS = """\
-import os
-
-from khoenon.settings import *  # noqa: F403
-
-STATIC_ROOT = os.environ["BENCH_STATIC_ROOT"]
-"""
-
 
 # --- the server --------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Portal:
@@ -86,35 +77,15 @@ class Portal:
         self.server = None
         self.log = None
         self.port = None
-        (self.folder / "bench_settings.py").write_text(SETTINGS, encoding="utf-8")
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(self.folder), str(ROOT)]),
-            "DJANGO_SETTINGS_MODULE": "bench_settings",
-            "BENCH_STATIC_ROOT": str(self.folder / "static"),
-            "DJANGO_MEDIA_ROOT": str(self.folder / "media"),
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-            "DJANGO_DEBUG": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_LOG_LEVEL": "WARNING",
-        }
-        self.env.pop("PYTEST_VERSION", None)
-
-    def manage(self, *args: str) -> None:
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            env=self.env,
-            cwd=ROOT,
-            check=True,
-            stdout=subprocess.DEVNULL,
+        self.env = bench_env(
+            self.folder, https=True, DJANGO_MEDIA_ROOT=str(self.folder / "media")
         )
 
+    def manage(self, *args: str) -> None:
+        manage(self.env, *args)
+
     def prepare(self) -> None:
-        print("Setting up: collectstatic, migrate, resolution, demo data…", flush=True)
-        self.manage("collectstatic", "--no-input", "-v", "0")
-        self.manage("migrate", "--no-input", "-v", "0")
-        self.manage("load_resolution")
-        self.manage("load_demo")
+        prepare(self.env)
         os.environ.update(self.env)
         sys.path[:0] = [str(self.folder), str(ROOT)]
         import django
@@ -124,14 +95,7 @@ class Portal:
     def start(self) -> None:
         self.port = free_port()
         self.log = open(self.folder / "gunicorn.log", "w")
-        self.server = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
-            + ["khoenon.wsgi"],
-            env={**self.env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"},
-            cwd=ROOT,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        self.server = start_gunicorn(self.env, self.port, self.log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

@@ -25,48 +25,20 @@ A benchmark: it prints figures and never fails.
 import argparse
 import gzip
 import http.client
-import os
 import re
-import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
-SETTINGS = """\
-import os
+from support import bench_env, free_port, prepare, start_gunicorn
 
-from khoenon.settings import *  # noqa: F403
-
-STATIC_ROOT = os.environ["BENCH_STATIC_ROOT"]
-"""
 PAGES = [
     "/cong-khai/",
     "/cong-khai/chi-tieu/{target}/",
     "/cong-khai/bao-cao/",
     "/cong-khai/nghi-quyet/",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def manage(env: dict, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
 
 
 def get(port: int, path: str, headers=None) -> tuple[int, dict, bytes, float]:
@@ -107,34 +79,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "bench_public_settings.py").write_text(SETTINGS)
-        port = free_port()
-        env = {
-            **os.environ,
-            "PYTHONPATH": f"{tmp}:{ROOT}",
-            "DJANGO_SETTINGS_MODULE": "bench_public_settings",
-            "BENCH_STATIC_ROOT": str(Path(tmp) / "static"),
-            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_HTTPS": "false",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "API_ANON_RATE": "1000000/minute",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "DJANGO_LOG_LEVEL": "WARNING",
-        }
-        env.pop("PYTEST_VERSION", None)
-        manage(env, "collectstatic", "--noinput")
-        manage(env, "migrate", "--noinput")
-        manage(env, "load_resolution")
-        manage(env, "load_demo")
-        server = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "khoenon.wsgi"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        env = bench_env(
+            Path(tmp),
+            "bench_public_settings",
+            DATABASE_URL=f"sqlite:///{tmp}/bench.sqlite3",
+            API_ANON_RATE="1000000/minute",
         )
+        prepare(env)
+        port = free_port()
+        server = start_gunicorn(env, port)
         try:
             for _ in range(100):
                 try:
