@@ -406,6 +406,91 @@ def _field_of(row, message: str) -> str:
     return "value"
 
 
+def _clerk_period(user, period_id) -> ReportingPeriod:
+    """The period, for a clerk of its commune; 401, 403 or 404 otherwise."""
+    if not user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    if not rules.is_clerk(user):
+        raise exceptions.PermissionDenied()
+    communes = rules.editable_targets(user).values("indicator__resolution__commune")
+    period = ReportingPeriod.objects.filter(pk=period_id, commune__in=communes).first()
+    if period is None:
+        raise Http404("Không có kỳ báo cáo này.")
+    return period
+
+
+def _check_rows(rows_in, targets) -> None:
+    """404 for a target the clerk may not edit at the period, 400 for one sent twice."""
+    if any(row["target"] not in targets for row in rows_in):
+        raise Http404("Chỉ tiêu không thuộc đơn vị của bạn hoặc ngoài kỳ đánh giá.")
+    if len({row["target"] for row in rows_in}) != len(rows_in):
+        raise exceptions.ValidationError(
+            {"figures": ["Mỗi chỉ tiêu chỉ được gửi một lần."]}
+        )
+
+
+def _as_post(rows_in) -> dict:
+    """The rows as the entry page's form posts them, for targets.forms.read_entry."""
+    post = {}
+    for row in rows_in:
+        pk = row["target"]
+        post |= {
+            f"v-{pk}": row["value"],
+            f"k-{pk}": row["kind"],
+            f"n-{pk}": row["note"],
+            f"ver-{pk}": str(row["version"]),
+        }
+    return post
+
+
+def _workflow_refusal(request, exc):
+    """409: the quarter is closed or past its deadline, or a version conflict."""
+    return _finish(
+        request,
+        Response(
+            {"detail": str(exc), "errors": [{"field": "period", "message": str(exc)}]},
+            status=status.HTTP_409_CONFLICT,
+        ),
+    )
+
+
+def _row_refusal(request, rows_in, figure_rows):
+    """Each row's errors on its field (figures[i].value, …): 409 when a version is
+    stale, 400 otherwise."""
+    index = {row["target"]: i for i, row in enumerate(rows_in)}
+    errors = [
+        {
+            "field": f"figures[{index[row.target_id]}].{field}",
+            "target": row.target_id,
+            "message": message,
+        }
+        for row in figure_rows
+        for field, message in _row_errors(row)
+    ] or [{"field": "figures", "message": "Chưa gửi duyệt được quý này."}]
+    stale = any(e["field"].endswith(".version") for e in errors)
+    code = status.HTTP_409_CONFLICT if stale else status.HTTP_400_BAD_REQUEST
+    return _finish(
+        request,
+        Response({"detail": "Chưa lưu: có dòng cần sửa.", "errors": errors}, code),
+    )
+
+
+def _saved(request, rows_in, period, counts):
+    saved = Figure.objects.select_related("period").filter(
+        Q(target_id__in=[row["target"] for row in rows_in]), period=period
+    )
+    return _finish(
+        request,
+        Response(
+            {
+                "saved": counts["saved"],
+                "submitted": counts["submitted"],
+                "figures": s.FigureSerializer(saved, many=True).data,
+            }
+        ),
+    )
+
+
 @extend_schema(
     summary="Cán bộ nhập liệu lưu nháp và gửi duyệt số liệu của một quý",
     description="Cùng quy tắc với trang nhập số liệu: số kiểu Việt Nam hoặc kiểu "
@@ -437,35 +522,14 @@ def _field_of(row, message: str) -> str:
 @api_view(["POST"])
 def period_figures(request, period_id):
     user = request.user
-    if not user.is_authenticated:
-        raise exceptions.NotAuthenticated()
-    if not rules.is_clerk(user):
-        raise exceptions.PermissionDenied()
-    communes = rules.editable_targets(user).values("indicator__resolution__commune")
-    period = ReportingPeriod.objects.filter(pk=period_id, commune__in=communes).first()
-    if period is None:
-        raise Http404("Không có kỳ báo cáo này.")
+    period = _clerk_period(user, period_id)
     data = s.EntryInputSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     rows_in = data.validated_data["figures"]
     targets, tasks = _entry_scope(user, period)
-    if any(row["target"] not in targets for row in rows_in):
-        raise Http404("Chỉ tiêu không thuộc đơn vị của bạn hoặc ngoài kỳ đánh giá.")
-    if len({row["target"] for row in rows_in}) != len(rows_in):
-        raise exceptions.ValidationError(
-            {"figures": ["Mỗi chỉ tiêu chỉ được gửi một lần."]}
-        )
-    post = {}
-    for row in rows_in:
-        pk = row["target"]
-        post |= {
-            f"v-{pk}": row["value"],
-            f"k-{pk}": row["kind"],
-            f"n-{pk}": row["note"],
-            f"ver-{pk}": str(row["version"]),
-        }
+    _check_rows(rows_in, targets)
     try:
-        figure_rows, _ = read_entry(post, targets, tasks)
+        figure_rows, _ = read_entry(_as_post(rows_in), targets, tasks)
         counts = entry_save(
             user=user,
             period=period,
@@ -483,50 +547,7 @@ def period_figures(request, period_id):
             {"figures": ["Dữ liệu không hợp lệ."]}
         ) from None
     except WorkflowError as exc:
-        return _finish(
-            request,
-            Response(
-                {
-                    "detail": str(exc),
-                    "errors": [{"field": "period", "message": str(exc)}],
-                },
-                status=status.HTTP_409_CONFLICT,
-            ),
-        )
+        return _workflow_refusal(request, exc)
     except RowErrors:
-        index = {row["target"]: i for i, row in enumerate(rows_in)}
-        errors = [
-            {
-                "field": f"figures[{index[row.target_id]}].{field}",
-                "target": row.target_id,
-                "message": message,
-            }
-            for row in figure_rows
-            for field, message in _row_errors(row)
-        ] or [{"field": "figures", "message": "Chưa gửi duyệt được quý này."}]
-        conflict = any(e["field"].endswith(".version") for e in errors)
-        return _finish(
-            request,
-            Response(
-                {"detail": "Chưa lưu: có dòng cần sửa.", "errors": errors},
-                status=status.HTTP_409_CONFLICT
-                if conflict
-                else status.HTTP_400_BAD_REQUEST,
-            ),
-        )
-    saved = Figure.objects.select_related("period").filter(
-        Q(target_id__in=[row["target"] for row in rows_in]), period=period
-    )
-    return _finish(
-        request,
-        Response(
-            {
-                "saved": counts["saved"],
-                "submitted": counts["submitted"],
-                "figures": s.FigureSerializer(saved, many=True).data,
-            }
-        ),
-    )
-
-
-period_figures = login_not_required(period_figures)
+        return _row_refusal(request, rows_in, figure_rows)
+    return _saved(request, rows_in, period, counts)
