@@ -24,20 +24,22 @@ benchmark: it prints figures and never fails.
 """
 
 import argparse
-import os
-import secrets
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
-PASSWORD = "khoenon-demo-2025"
+from support import (
+    PASSWORD,
+    bench_env,
+    free_port,
+    prepare,
+    start_gunicorn,
+    wait_for_port,
+)
+
 CHROMIUM = "/usr/bin/chromium"
 SLOW_2G = {
     "offline": False,
@@ -45,26 +47,6 @@ SLOW_2G = {
     "downloadThroughput": 250_000 / 8,  # bytes per second
     "uploadThroughput": 250_000 / 8,
 }
-
-SETTINGS = """\
-import os
-
-from khoenon.settings import *  # noqa: F403
-
-STATIC_ROOT = os.environ["BENCH_STATIC_ROOT"]
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def manage(env: dict, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, check=True
-    )
 
 
 class Wire:
@@ -144,20 +126,8 @@ def fill_quarter(page) -> int:
 
 
 def start_server(env: dict, port: int, log) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
-        + ["khoenon.wsgi"],
-        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
+    server = start_gunicorn(env, port, log)
+    wait_for_port(port)
     return server
 
 
@@ -167,26 +137,12 @@ def run(args) -> None:
     folder = Path(tempfile.mkdtemp(prefix="khoenon-bench-entry-"))
     server = None
     try:
-        (folder / "bench_settings.py").write_text(SETTINGS, encoding="utf-8")
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]),
-            "DJANGO_SETTINGS_MODULE": "bench_settings",
-            "BENCH_STATIC_ROOT": str(folder / "static"),
-            "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
-            "DJANGO_MEDIA_ROOT": str(folder / "media"),
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-            "DJANGO_DEBUG": "false",
-            "DJANGO_HTTPS": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_LOG_LEVEL": "WARNING",
-        }
-        env.pop("PYTEST_VERSION", None)
-        print("Setting up: collectstatic, migrate, resolution, demo data…", flush=True)
-        manage(env, "collectstatic", "--no-input", "-v", "0")
-        manage(env, "migrate", "--no-input", "-v", "0")
-        manage(env, "load_resolution")
-        manage(env, "load_demo")
+        env = bench_env(
+            folder,
+            DATABASE_URL=f"sqlite:///{folder / 'bench.sqlite3'}",
+            DJANGO_MEDIA_ROOT=str(folder / "media"),
+        )
+        prepare(env)
         backup = folder / "fresh.sqlite3"
         shutil.copy(folder / "bench.sqlite3", backup)
 

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from reports.views import dashboard
 from targets import rules
-from targets.views import entry, resolution_overview
+from targets.views import resolution_overview
+from targets.views_entry import entry
 
 
 def home(request):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from . import evidence as evidence_files
+from . import rules
 from .models import (
     VIA_FORM,
     Evidence,
@@ -43,6 +44,29 @@ class RowErrors(Exception):
     @property
     def plan(self):
         return self.args[0] if self.args else None
+
+
+def entry_scope(user, period) -> tuple[dict, dict]:
+    """What the clerk may enter for the period, by id: the targets their bodies lead
+    in the period's commune whose window holds the quarter (in the resolution's
+    order), and the tasks they lead. The entry page's and the API's scope."""
+    targets = {
+        t.pk: t
+        for t in rules.editable_targets(user)
+        .filter(indicator__resolution__commune=period.commune)
+        .select_related("indicator__resolution")
+        .order_by("indicator__resolution", "indicator__number", "order", "code")
+        .distinct()
+        if t.window[0] <= period.key <= t.window[1]
+    }
+    tasks = {
+        t.pk: t
+        for t in rules.editable_tasks(user)
+        .filter(resolution__commune=period.commune)
+        .order_by("resolution", "kind", "number")
+        .distinct()
+    }
+    return targets, tasks
 
 
 @transaction.atomic

@@ -54,7 +54,7 @@ class FigureRow:
 
 
 @dataclass
-class TaskRow:
+class TaskEntry:
     task_id: int
     status: str
     narrative: str
@@ -130,7 +130,7 @@ def read_entry(post, targets: dict, tasks: dict) -> tuple[list, list]:
         narrative = (post.get(f"tn-{pk}") or "").strip()
         if status and status not in TaskStatus.values:
             raise BadPost(f"ts-{pk}")
-        row = TaskRow(pk, status, narrative, _version(post.get(f"tver-{pk}")))
+        row = TaskEntry(pk, status, narrative, _version(post.get(f"tver-{pk}")))
         if len(narrative) > MAX_NOTE:
             row.errors.append(f"Nội dung dài quá {MAX_NOTE} ký tự; vui lòng rút gọn.")
         task_rows.append(row)

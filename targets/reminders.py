@@ -37,6 +37,7 @@ from .models import (
     Task,
     TaskUpdate,
     WorkflowState,
+    lead_body,
 )
 from .numbers import format_decimal
 
@@ -138,9 +139,9 @@ def _leads():
 
 
 def _lead(item) -> tuple[int | None, str]:
-    if not item.leads:
+    body = lead_body(item.leads)
+    if body is None:
         return None, "chưa phân công đơn vị chủ trì"
-    body = item.leads[0].body
     return body.pk, body.name
 
 
@@ -196,22 +197,13 @@ def outstanding(periods: Iterable[ReportingPeriod]) -> dict[int, list[Outstandin
             if not (t.window[0] <= p.key <= t.window[1]):
                 continue
             f = figures.get((p.pk, t.pk))
-            if f is not None and f.state == WorkflowState.APPROVED:
-                continue
-            lead_id, lead_name = _lead(t)
-            items.append(
-                Outstanding(
-                    code=t.code,
-                    label=f"{t.code}. {t.name}",
-                    lead_id=lead_id,
-                    lead_name=lead_name,
-                    state=f.state if f else None,
-                    target_id=t.pk,
-                    value=format_decimal(f.value) if f else "",
-                    reason=f.state_reason
-                    if f and f.state == WorkflowState.RETURNED
-                    else "",
-                )
+            items += _due(
+                t,
+                f,
+                code=t.code,
+                label=f"{t.code}. {t.name}",
+                target_id=t.pk,
+                value=format_decimal(f.value) if f else "",
             )
         first, last = _quarter_dates(p.year, p.quarter)
         for task in tasks:
@@ -220,24 +212,32 @@ def outstanding(periods: Iterable[ReportingPeriod]) -> dict[int, list[Outstandin
                 continue
             if not (r.covers_from <= last and r.covers_to >= first):
                 continue
-            u = updates.get((p.pk, task.pk))
-            if u is not None and u.state == WorkflowState.APPROVED:
-                continue
-            lead_id, lead_name = _lead(task)
-            items.append(
-                Outstanding(
-                    code=f"{task.get_kind_display()} {task.number}",
-                    label=f"{task.get_kind_display()} {task.number}: {task.summary}",
-                    lead_id=lead_id,
-                    lead_name=lead_name,
-                    state=u.state if u else None,
-                    task_id=task.pk,
-                    reason=u.state_reason
-                    if u and u.state == WorkflowState.RETURNED
-                    else "",
-                )
+            items += _due(
+                task,
+                updates.get((p.pk, task.pk)),
+                code=f"{task.get_kind_display()} {task.number}",
+                label=f"{task.get_kind_display()} {task.number}: {task.summary}",
+                task_id=task.pk,
             )
     return result
+
+
+def _due(item, stored, **fields) -> list[Outstanding]:
+    """The target or task as still due, with its lead and what was entered; []
+    once its figure or update is approved."""
+    if stored is not None and stored.state == WorkflowState.APPROVED:
+        return []
+    lead_id, lead_name = _lead(item)
+    returned = stored is not None and stored.state == WorkflowState.RETURNED
+    return [
+        Outstanding(
+            lead_id=lead_id,
+            lead_name=lead_name,
+            state=stored.state if stored else None,
+            reason=stored.state_reason if returned else "",
+            **fields,
+        )
+    ]
 
 
 def missing_figures(period: ReportingPeriod) -> list[Outstanding]:
@@ -358,20 +358,15 @@ def clerk_email(user, reminders: list[PeriodReminder]) -> tuple[str, str]:
         f"Nhắc nhập số liệu {first.period}: còn {count} mục chưa gửi duyệt, "
         f"{first.deadline_text}"
     )
-    lines = [f"Kính gửi {user.get_full_name() or user.username},", ""]
+    lines = []
     for r in reminders:
         lines.append(
             f"{r.period}, {r.deadline_text}. Các mục đơn vị của anh/chị chủ trì "
             f"chưa gửi duyệt ({len(r.not_sent)}):"
         )
         lines += _item_lines(r.not_sent, with_body=True)
-        lines += [
-            "",
-            f"Nhập và gửi duyệt tại: {_link('targets:entry_period', r.period.pk)}",
-            "",
-        ]
-    lines.append(_footer())
-    return subject, "\n".join(lines)
+        lines += _go("Nhập và gửi duyệt tại", "targets:entry_period", r.period)
+    return subject, _letter(user, lines)
 
 
 def approver_email(user, reminders: list[PeriodReminder]) -> tuple[str, str]:
@@ -384,7 +379,7 @@ def approver_email(user, reminders: list[PeriodReminder]) -> tuple[str, str]:
     if overdue:
         parts.append(f"{overdue} mục quá hạn chưa gửi")
     subject = "Nhắc phê duyệt số liệu: " + ", ".join(parts)
-    lines = [f"Kính gửi {user.get_full_name() or user.username},", ""]
+    lines = []
     for r in reminders:
         lines.append(f"{r.period}, {r.deadline_text}.")
         if r.waiting:
@@ -393,13 +388,19 @@ def approver_email(user, reminders: list[PeriodReminder]) -> tuple[str, str]:
         if r.not_sent:
             lines.append(f"Quá hạn mà đơn vị chưa gửi duyệt ({len(r.not_sent)}):")
             lines += _item_lines(r.not_sent, with_body=True)
-        lines += [
-            "",
-            f"Duyệt tại: {_link('targets:review_period', r.period.pk)}",
-            "",
-        ]
-    lines.append(_footer())
-    return subject, "\n".join(lines)
+        lines += _go("Duyệt tại", "targets:review_period", r.period)
+    return subject, _letter(user, lines)
+
+
+def _go(words: str, page: str, period) -> list[str]:
+    """The link to the period's page, set apart by blank lines."""
+    return ["", f"{words}: {_link(page, period.pk)}", ""]
+
+
+def _letter(user, lines: list[str]) -> str:
+    """A reminder's body: the greeting, `lines`, the footer."""
+    greeting = f"Kính gửi {user.get_full_name() or user.username},"
+    return "\n".join([greeting, "", *lines, _footer()])
 
 
 def _footer() -> str:

@@ -20,17 +20,27 @@ from .models import (
 )
 
 
-def roles(user) -> set[str]:
-    """The user's role names, read once per request and cached on the user object."""
+def _cached(user, name: str, read) -> set:
+    """`read(user)`, once per request: kept on the user object."""
     if not user.is_authenticated:
         return set()
-    cached = getattr(user, "_khoenon_roles", None)
+    cached = getattr(user, name, None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            cached.add(ADMINISTRATOR)
-        user._khoenon_roles = cached
+        cached = read(user)
+        setattr(user, name, cached)
     return cached
+
+
+def _read_roles(user) -> set[str]:
+    found = set(user.groups.values_list("name", flat=True))
+    if user.is_superuser:
+        found.add(ADMINISTRATOR)
+    return found
+
+
+def roles(user) -> set[str]:
+    """The user's role names, read once per request and cached on the user object."""
+    return _cached(user, "_khoenon_roles", _read_roles)
 
 
 def is_admin(user) -> bool:
@@ -56,13 +66,9 @@ def can_read_reports(user) -> bool:
 
 
 def body_ids(user) -> set[int]:
-    if not user.is_authenticated:
-        return set()
-    cached = getattr(user, "_khoenon_body_ids", None)
-    if cached is None:
-        cached = set(user.bodies.values_list("pk", flat=True))
-        user._khoenon_body_ids = cached
-    return cached
+    return _cached(
+        user, "_khoenon_body_ids", lambda u: set(u.bodies.values_list("pk", flat=True))
+    )
 
 
 def editable_targets(user) -> QuerySet[Target]:
@@ -87,12 +93,6 @@ def visible_targets(user) -> QuerySet[Target]:
     if is_admin(user) or is_approver(user) or is_delegate(user):
         return Target.objects.all()
     return editable_targets(user)
-
-
-def visible_tasks(user) -> QuerySet[Task]:
-    if is_admin(user) or is_approver(user) or is_delegate(user):
-        return Task.objects.all()
-    return editable_tasks(user)
 
 
 def can_see_history(user) -> bool:

@@ -1,15 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import views, views_entry, views_review
 
 app_name = "targets"
 
 urlpatterns = [
     path("tong-quan-nghi-quyet/", views.resolution_overview, name="overview"),
-    path("nhap-so-lieu/", views.entry, name="entry"),
-    path("nhap-so-lieu/<int:period_id>/", views.entry_period, name="entry_period"),
-    path("duyet/", views.review, name="review"),
-    path("duyet/<int:period_id>/", views.review_period, name="review_period"),
+    path("nhap-so-lieu/", views_entry.entry, name="entry"),
+    path(
+        "nhap-so-lieu/<int:period_id>/", views_entry.entry_period, name="entry_period"
+    ),
+    path("duyet/", views_review.review, name="review"),
+    path("duyet/<int:period_id>/", views_review.review_period, name="review_period"),
     path(
         "ky/<int:period_id>/trang-thai/", views.period_state_view, name="period_state"
     ),

@@ -72,6 +72,22 @@ class EntryTestCase(TestCase):
         self.save(self.row(self.grain, value), action="submit", user=self.clerk)
         return self.figure(self.grain)
 
+    def admin_change(self, figure, value: str, state: str):
+        """The administrator posts the admin change form of the grain figure."""
+        self.client.force_login(self.admin)
+        return self.client.post(
+            f"/admin/targets/figure/{figure.pk}/change/",
+            {
+                "target": self.grain.pk,
+                "period": self.q4.pk,
+                "value": value,
+                "kind": "actual",
+                "note": "",
+                "state": state,
+                "state_reason": "",
+            },
+        )
+
     def review(self, figure, action, reason="", user=None):
         client = Client()
         client.force_login(user or self.approver)

@@ -192,20 +192,8 @@ class ReviewTests(EntryTestCase):
         figure = self.submit_grain()
         self.review(figure, "approve")
         figure.refresh_from_db()
-        self.client.force_login(self.admin)
         url = f"/admin/targets/figure/{figure.pk}/change/"
-        response = self.client.post(
-            url,
-            {
-                "target": self.grain.pk,
-                "period": self.q4.pk,
-                "value": "5000",
-                "kind": "actual",
-                "note": "",
-                "state": "approved",
-                "state_reason": "",
-            },
-        )
+        response = self.admin_change(figure, "5000", WorkflowState.APPROVED)
         # The change form of a locked figure is read-only: a POST is refused.
         self.assertEqual(response.status_code, 403)
         self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
@@ -308,19 +296,7 @@ class PeriodLockTests(EntryTestCase):
         self.save(self.row(self.grain, "1000"), user=self.clerk)
         self.close_q4()
         figure = self.figure(self.grain)
-        self.client.force_login(self.admin)
-        response = self.client.post(
-            f"/admin/targets/figure/{figure.pk}/change/",
-            {
-                "target": self.grain.pk,
-                "period": self.q4.pk,
-                "value": "2000",
-                "kind": "actual",
-                "note": "",
-                "state": "draft",
-                "state_reason": "",
-            },
-        )
+        response = self.admin_change(figure, "2000", WorkflowState.DRAFT)
         self.assertEqual(response.status_code, 403)
         self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
         page = self.client.get(f"/admin/targets/figure/{figure.pk}/change/")

@@ -1,0 +1,196 @@
+"""The clerk's entry page: one form with a row per target and per task of the
+quarter, saved as drafts or sent for approval (targets.entry.entry_save)."""
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from . import evidence as evidence_files
+from . import rules
+from .entry import RowErrors, entry_save, entry_scope
+from .entry_rows import figure_entries, task_entries
+from .forms import BadPost, read_confirmations, read_entry, read_files, read_removals
+from .models import ReportingPeriod, TaskStatus, WorkflowState
+from .reminders import clerk_notice
+from .services import WorkflowError
+from .submission import SubmitPlan, submit_plan
+
+
+@dataclass
+class Posted:
+    """What the clerk sent that the page shows again: the typed rows of a refused
+    POST, the submit plan that refused, the confirmed flags."""
+
+    figure_rows: list | None = None
+    task_rows: list | None = None
+    plan: SubmitPlan | None = None
+    confirmed: set = field(default_factory=set)
+
+
+def _clerk_periods(user):
+    """Periods of the communes whose targets the clerk leads."""
+    communes = rules.editable_targets(user).values("indicator__resolution__commune")
+    return ReportingPeriod.objects.filter(commune__in=communes).order_by(
+        "-year", "-quarter"
+    )
+
+
+def entry(request):
+    """Send the clerk to the period open for entry (the latest open one)."""
+    if not rules.is_clerk(request.user):
+        raise Http404
+    periods = list(_clerk_periods(request.user))
+    today = timezone.localdate()
+    open_now = [p for p in periods if p.is_open_for_entry(today)]
+    if open_now:
+        return redirect("targets:entry_period", open_now[0].pk)
+    if periods:
+        return redirect("targets:entry_period", periods[0].pk)
+    return render(request, "targets/entry_none.html")
+
+
+def entry_period(request, period_id):
+    if not rules.is_clerk(request.user):
+        raise Http404
+    period = get_object_or_404(_clerk_periods(request.user), pk=period_id)
+    targets, tasks = entry_scope(request.user, period)
+    today = timezone.localdate()
+    posted = Posted()
+    if request.method == "POST":
+        done = _entry_post(request, period, targets, tasks, today, posted)
+        if done is not None:
+            return done
+    elif request.GET.get("gui") == "1" and period.is_open_for_entry(today):
+        done = _submit_confirmation(request, period, targets, tasks, posted)
+        if done is not None:
+            return done
+    return _entry_page(request, period, targets, tasks, today, posted)
+
+
+def _entry_post(request, period, targets, tasks, today, posted: Posted):
+    """Save (and send) what the form carries: the redirect once saved, None when
+    refused (the page shows the typed rows again with the messages)."""
+    try:
+        posted.figure_rows, posted.task_rows = read_entry(request.POST, targets, tasks)
+        files = read_files(request.FILES, targets)
+    except BadPost:
+        raise Http404 from None
+    action = request.POST.get("action")
+    posted.confirmed = read_confirmations(request.POST, targets)
+    try:
+        counts = entry_save(
+            user=request.user,
+            period=period,
+            figure_rows=posted.figure_rows,
+            task_rows=posted.task_rows,
+            targets=targets,
+            tasks=tasks,
+            submit=action == "submit",
+            today=today,
+            confirmed=posted.confirmed,
+            plan_token=request.POST.get("plan") or None,
+            files=files,
+            removals=read_removals(request.POST),
+        )
+    except WorkflowError as exc:
+        messages.error(request, str(exc))
+    except RowErrors as exc:
+        posted.plan = exc.plan
+        messages.error(
+            request,
+            "Chưa lưu, chưa gửi: có ô cần sửa (danh sách ở đầu trang). Số bạn đã "
+            "nhập vẫn còn trên trang.",
+        )
+    else:
+        return _saved(request, period, action, counts, posted.confirmed)
+    return None
+
+
+def _saved(request, period, action: str | None, counts: dict, confirmed: set):
+    """What the clerk reads after a save, and where they go next."""
+    url = reverse("targets:entry_period", args=[period.pk])
+    if action == "submit":
+        messages.success(
+            request, f"Đã gửi duyệt {counts['submitted']} mục của {period}."
+        )
+        return redirect(url)
+    done = f"Đã lưu nháp {counts['saved']} mục thay đổi"
+    if counts["attached"]:
+        done += f", đính kèm {counts['attached']} minh chứng"
+    if counts["removed"]:
+        done += f", xóa {counts['removed']} minh chứng"
+    if action != "review" or counts["saved"] or counts["attached"]:
+        messages.success(request, done + ".")
+    if action == "review":
+        # Saved; now the confirmation of what "Gửi duyệt" will send (a GET, so a
+        # reload never saves twice).
+        query = "&".join(["gui=1", *(f"c={pk}" for pk in sorted(confirmed))])
+        return redirect(f"{url}?{query}#gui-duyet")
+    return redirect(url)
+
+
+def _submit_confirmation(request, period, targets, tasks, posted: Posted):
+    """The confirmation page of what "Gửi duyệt" will send, or None (with the
+    reason) when there is nothing to send or something is still missing."""
+    posted.confirmed = read_confirmations(request.GET, targets)
+    posted.plan = plan = submit_plan(period, targets, tasks, posted.confirmed)
+    if plan.ready:
+        return render(
+            request,
+            "targets/entry_confirm.html",
+            {"period": period, "plan": plan, "confirmed": sorted(posted.confirmed)},
+        )
+    if not plan.send:
+        messages.error(request, "Không có số liệu nào mới để gửi duyệt.")
+    else:
+        messages.error(
+            request,
+            "Chưa gửi duyệt: có mục cần bổ sung trước khi gửi (danh sách ở đầu "
+            "trang). Số liệu đã được lưu nháp.",
+        )
+    return None
+
+
+def _entry_page(request, period, targets, tasks, today, posted: Posted):
+    is_open = period.is_open_for_entry(today)
+    rows = figure_entries(
+        period, targets, posted.figure_rows, posted.plan, is_open, posted.confirmed
+    )
+    task_list = task_entries(period, tasks, posted.task_rows)
+    return render(
+        request,
+        "targets/entry.html",
+        {
+            "period": period,
+            "periods": _clerk_periods(request.user),
+            "is_open": is_open,
+            "rows": rows,
+            "task_rows": task_list,
+            "task_statuses": TaskStatus.choices,
+            "evidence_accept": evidence_files.ACCEPT,
+            "problems": _problems(rows, task_list),
+            "reminders": clerk_notice(request.user, today),
+            "returned_count": sum(
+                1 for r in [*rows, *task_list] if r["state"] == WorkflowState.RETURNED
+            ),
+        },
+        status=200,
+    )
+
+
+def _problems(rows: list, task_list: list) -> list[dict]:
+    """After a refusal: every row that needs the clerk, returned ones first, with a
+    link to each; the page moves focus there."""
+    return [
+        {"anchor": f"row-{r['target'].pk}", "label": r["label"], "errors": r["errors"]}
+        for r in rows
+        if r["errors"]
+    ] + [
+        {"anchor": f"task-{r['task'].pk}", "label": r["label"], "errors": r["errors"]}
+        for r in task_list
+        if r["errors"]
+    ]
