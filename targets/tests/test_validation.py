@@ -2,12 +2,16 @@
 over a batch, and the entry page's save, each at a fixed number of queries."""
 
 from decimal import Decimal
+from unittest import mock
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from targets import rules
+from targets.entry import RowErrors, entry_save, entry_scope
+from targets.forms import read_entry
 from targets.models import Figure, ReportingPeriod, Target, WorkflowState
 from targets.numbers import format_decimal_input
 from targets.progress import Status
@@ -149,3 +153,28 @@ class EntrySaveQueriesTests(EntryTestCase):
             id__in=saved.values("pk"), history_user=self.clerk
         ).values_list("history_change_reason", flat=True)
         self.assertEqual(list(reasons), ["Trang nhập số liệu – lưu nháp"] * count)
+
+
+class CreatedMeanwhileTests(EntryTestCase):
+    def test_a_figure_created_between_the_read_and_the_insert_is_a_conflict(self):
+        # Someone saved the quarter's grain figure after this save read the rows:
+        # the database's unique constraint refuses the insert, the row says so.
+        Figure.objects.filter(target=self.grain, period=self.q4).delete()
+        self.save(self.row(self.grain, "1000"), user=self.clerk)  # another tab
+        targets, tasks = entry_scope(self.clerk, self.q4)
+        rows, _ = read_entry(self.row(self.grain, "2000"), targets, tasks)
+        with mock.patch("targets.entry._stored", return_value=({}, {})):
+            with self.assertRaises(RowErrors):
+                entry_save(
+                    user=self.clerk,
+                    period=self.q4,
+                    figure_rows=rows,
+                    task_rows=[],
+                    targets=targets,
+                    tasks=tasks,
+                    submit=False,
+                    today=timezone.localdate(),
+                )
+        self.assertIn("Xung đột", rows[0].errors[0])
+        self.assertIn("1.000", rows[0].errors[0])
+        self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
