@@ -1,5 +1,5 @@
 """One check over a batch of figures, whatever the path (the entry page and the API
-through services.entry_save, the submit plan, the import): what needs the stored
+through targets.entry.entry_save, the submit plan, the import): what needs the stored
 rows, the other quarters or the action.
 
 A figure's own rules live on the model: the database's constraints first (one figure
