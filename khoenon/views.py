@@ -10,7 +10,7 @@ from django.urls import reverse
 from reports.views import dashboard
 from targets import rules
 from targets.views import resolution_overview
-from targets.views_entry import entry
+from targets.views_entry import entry_period_for
 
 
 def home(request):
@@ -44,13 +44,15 @@ class LoginView(auth_views.LoginView):
 
 
 def landing_url(request):
-    """Where / leads the logged-in user, redirects followed: a clerk's entry period as
-    targets.views.entry chooses it, else / itself (dashboard or resolution)."""
+    """Where / leads the logged-in user, redirects followed: a clerk's entry period
+    (targets.views_entry.entry_period_for), else / itself (dashboard or resolution)."""
     if not _lands_on_entry(request.user):
         return reverse("home")
-    chosen = entry(request)
-    # With no period at all, entry renders its own page: send the clerk there.
-    return chosen.url if chosen.status_code == 302 else reverse("targets:entry")
+    period = entry_period_for(request.user)
+    # With no period at all, the entry page says so: send the clerk there.
+    if period is None:
+        return reverse("targets:entry")
+    return reverse("targets:entry_period", args=[period.pk])
 
 
 class LogoutView(auth_views.LogoutView):

@@ -39,18 +39,25 @@ def _clerk_periods(user):
     )
 
 
+def entry_period_for(user) -> ReportingPeriod | None:
+    """The clerk's quarter for entry: the latest one open today, else the latest
+    one; None when the clerk's communes have no period at all."""
+    periods = list(_clerk_periods(user))
+    today = timezone.localdate()
+    open_now = [p for p in periods if p.is_open_for_entry(today)]
+    if open_now:
+        return open_now[0]
+    return periods[0] if periods else None
+
+
 def entry(request):
     """Send the clerk to the period open for entry (the latest open one)."""
     if not rules.is_clerk(request.user):
         raise Http404
-    periods = list(_clerk_periods(request.user))
-    today = timezone.localdate()
-    open_now = [p for p in periods if p.is_open_for_entry(today)]
-    if open_now:
-        return redirect("targets:entry_period", open_now[0].pk)
-    if periods:
-        return redirect("targets:entry_period", periods[0].pk)
-    return render(request, "targets/entry_none.html")
+    period = entry_period_for(request.user)
+    if period is None:
+        return render(request, "targets/entry_none.html")
+    return redirect("targets:entry_period", period.pk)
 
 
 def entry_period(request, period_id):
