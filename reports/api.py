@@ -2,7 +2,7 @@
 progress loaders), never a second computation; anonymous clients see exactly what
 the public pages show (reports/public.py). With a token (reports/tokens.py) a client
 acts as the token's user: it reads what the user may read and, for a clerk, saves
-and submits figures through `targets.services.entry_save`, the entry page's path.
+and submits figures through `targets.entry.entry_save`, the entry page's path.
 
 Function views with @api_view: each reads top to bottom like the pages' views, and
 the schema comes from the @extend_schema beside it.
@@ -28,7 +28,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from targets import rules
-from targets.entry import RowErrors, entry_save
+from targets.entry import RowErrors, entry_save, entry_scope
 from targets.forms import BadPost, read_entry
 from targets.models import (
     VIA_API,
@@ -365,27 +365,6 @@ def progress(request):
 # --- writes -------------------------------------------------------------------------
 
 
-def _entry_scope(user, period: ReportingPeriod):
-    """What the entry page lets this clerk edit at the period: the targets their
-    bodies lead whose window holds it, and their tasks (submitting sends the whole
-    quarter, as the page's button does)."""
-    targets = {
-        t.pk: t
-        for t in rules.editable_targets(user)
-        .filter(indicator__resolution__commune=period.commune)
-        .select_related("indicator__resolution")
-        .distinct()
-        if t.window[0] <= period.key <= t.window[1]
-    }
-    tasks = {
-        t.pk: t
-        for t in rules.editable_tasks(user)
-        .filter(resolution__commune=period.commune)
-        .distinct()
-    }
-    return targets, tasks
-
-
 def _row_errors(row):
     """(field, message) of a refused row: the entry page's messages, each put on
     the field it is about."""
@@ -526,7 +505,7 @@ def period_figures(request, period_id):
     data = s.EntryInputSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     rows_in = data.validated_data["figures"]
-    targets, tasks = _entry_scope(user, period)
+    targets, tasks = entry_scope(user, period)
     _check_rows(rows_in, targets)
     try:
         figure_rows, _ = read_entry(_as_post(rows_in), targets, tasks)

@@ -1,5 +1,5 @@
 """Công bố: the approver publishes a closed quarter, an administrator withdraws one
-with a reason. The writes are targets.services.period_publish / period_unpublish;
+with a reason. The writes are targets.periods.period_publish / period_unpublish;
 this page only offers them."""
 
 from django.contrib import messages
@@ -51,7 +51,7 @@ def period(request, period_id):
     chosen = get_object_or_404(ReportingPeriod, pk=period_id)
     try:
         if action == "publish":
-            period_publish(user, chosen)
+            period_publish(user=user, period=chosen)
             messages.success(
                 request,
                 f"Đã công bố {chosen}: số liệu đã phê duyệt của quý này nay có trên "
@@ -61,7 +61,9 @@ def period(request, period_id):
             form = ReasonForm(request.POST)
             if not form.is_valid():
                 raise WorkflowError("Phải nêu lý do gỡ công bố.")
-            withdrawn = period_unpublish(user, chosen, form.cleaned_data["reason"])
+            withdrawn = period_unpublish(
+                user=user, period=chosen, reason=form.cleaned_data["reason"]
+            )
             names = ", ".join(str(p) for p in withdrawn)
             messages.success(request, f"Đã gỡ công bố: {names}.")
     except WorkflowError as exc:

@@ -283,9 +283,9 @@ class ReportingPeriodAdmin(SafeIdsMixin, SimpleHistoryAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 count = periods.period_reopen_for_corrections(
-                    request.user,
-                    period,
-                    form.cleaned_data["reason"],
+                    user=request.user,
+                    period=period,
+                    reason=form.cleaned_data["reason"],
                     reopen_period=form.cleaned_data["reopen_period"],
                 )
             except services.WorkflowError as error:

@@ -292,4 +292,4 @@ def demo_load(path: Path, today: datetime.date) -> None:
     for key in sorted(published):
         period = ReportingPeriod.objects.get(pk=periods[key].pk)
         if period.published_at is None:
-            period_publish(None, period)
+            period_publish(user=None, period=period)

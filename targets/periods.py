@@ -70,7 +70,7 @@ def period_set_state(
 
 
 @transaction.atomic
-def period_publish(user, period: ReportingPeriod) -> ReportingPeriod:
+def period_publish(*, user, period: ReportingPeriod) -> ReportingPeriod:
     """The approver publishes a closed quarter: its approved figures and their
     judgement become public (reports/public.py, the API). Quarters are published in
     order within a year, because a quarter's report carries the earlier quarters'
@@ -116,7 +116,7 @@ def period_publish(user, period: ReportingPeriod) -> ReportingPeriod:
 
 
 @transaction.atomic
-def period_unpublish(user, period: ReportingPeriod, reason: str) -> list:
+def period_unpublish(*, user, period: ReportingPeriod, reason: str) -> list:
     """An administrator withdraws a published quarter, with a reason kept in the
     period's history. The later published quarters of the year go with it (their
     reports carry this quarter's figures). Returns the periods unpublished."""
@@ -151,7 +151,7 @@ def period_unpublish(user, period: ReportingPeriod, reason: str) -> list:
 
 @transaction.atomic
 def period_reopen_for_corrections(
-    user, period: ReportingPeriod, reason: str, *, reopen_period: bool = False
+    *, user, period: ReportingPeriod, reason: str, reopen_period: bool = False
 ) -> int:
     """Reopen every approved figure of a quarter for corrections, with one reason
     audited on each figure (the `figure_reopen` rule, one figure after another),

@@ -145,7 +145,7 @@ def assessment_save(*, user, target: Target, period: ReportingPeriod, verdict, r
 
 
 @transaction.atomic
-def token_issue(user, name: str):
+def token_issue(*, user, name: str):
     """A new API token for `user`; returns (token, secret). The secret is never
     stored and cannot be shown again."""
     from .models import ApiToken
@@ -206,7 +206,7 @@ class ImportSubmitRefused(WorkflowError):
 
 
 @transaction.atomic
-def import_submit(user, figures: list[Figure], *, confirmed: bool) -> int:
+def import_submit(*, user, figures: list[Figure], confirmed: bool) -> int:
     """Send imported figures (saved, in draft or returned) to the approver, with the
     entry page's submit rules (`import_submit_refusals`): all or none. State
     submitted, submitted_by/at set, one history row each naming the import (and the

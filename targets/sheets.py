@@ -291,7 +291,7 @@ def _submit(proposal: Proposal, result, user, dry_run: bool) -> None:
     else:
         try:
             proposal.submitted = import_submit(
-                user, figures, confirmed=proposal.confirm_flags
+                user=user, figures=figures, confirmed=proposal.confirm_flags
             )
         except ImportSubmitRefused as refused:
             refusals = refused.refusals

@@ -27,7 +27,7 @@ class ApiTestCase(PublicTestCase):
     def setUpTestData(cls):
         super().setUpTestData()
         cls.secrets = {
-            role: token_issue(person, f"Ứng dụng của {role}")[1]
+            role: token_issue(user=person, name=f"Ứng dụng của {role}")[1]
             for role, person in (
                 ("clerk_a", cls.clerk),
                 ("clerk_b", cls.other_clerk),
@@ -257,7 +257,7 @@ class TokenTests(ApiTestCase):
         self.assertNotIn(self.secrets["delegate"], token.digest)
 
     def test_a_revoked_or_unknown_token_is_refused_and_others_keep_working(self):
-        second, secret = token_issue(self.delegate, "Điện thoại")
+        second, secret = token_issue(user=self.delegate, name="Điện thoại")
         token_revoke(self.delegate.api_tokens.get(name="Ứng dụng của delegate"))
         response = self.api("delegate").get("/api/v1/progress/")
         self.assertEqual(response.status_code, 401)

@@ -117,28 +117,30 @@ class PublishingTests(PublicTestCase):
             state=PeriodState.OPEN, published_at=None
         )
         with self.assertRaisesMessage(WorkflowError, "chưa khóa sổ"):
-            period_publish(self.approver, self.q4)
+            period_publish(user=self.approver, period=self.q4)
 
     def test_only_the_approver_publishes(self):
-        period_unpublish(self.admin, self.q3, "Kiểm tra lại")
+        period_unpublish(user=self.admin, period=self.q3, reason="Kiểm tra lại")
         for person in (self.clerk, self.delegate, self.admin):
             with self.assertRaisesMessage(WorkflowError, "Chỉ lãnh đạo UBND xã"):
-                period_publish(person, self.q3)
-        period_publish(self.approver, self.q3)
+                period_publish(user=person, period=self.q3)
+        period_publish(user=self.approver, period=self.q3)
         self.q3.refresh_from_db()
         self.assertEqual(self.q3.published_by, self.approver)
 
     def test_quarters_are_published_in_order_within_the_year(self):
-        period_unpublish(self.admin, self.q2, "Sai số liệu quý II")
+        period_unpublish(user=self.admin, period=self.q2, reason="Sai số liệu quý II")
         with self.assertRaisesMessage(WorkflowError, "Hãy công bố Quý II/2025 trước"):
-            period_publish(self.approver, self.q3)
+            period_publish(user=self.approver, period=self.q3)
 
     def test_withdrawing_needs_an_administrator_and_a_reason_kept_in_history(self):
         with self.assertRaisesMessage(WorkflowError, "Chỉ quản trị hệ thống"):
-            period_unpublish(self.approver, self.q2, "x")
+            period_unpublish(user=self.approver, period=self.q2, reason="x")
         with self.assertRaisesMessage(WorkflowError, "Phải nêu lý do"):
-            period_unpublish(self.admin, self.q2, "  ")
-        withdrawn = period_unpublish(self.admin, self.q2, "Số liệu quý II cần rà soát")
+            period_unpublish(user=self.admin, period=self.q2, reason="  ")
+        withdrawn = period_unpublish(
+            user=self.admin, period=self.q2, reason="Số liệu quý II cần rà soát"
+        )
         # Quý III's report carries quý II's figures: it goes too.
         self.assertEqual([p.quarter for p in withdrawn], [2, 3])
         record = self.q2.history.latest()
@@ -154,7 +156,7 @@ class PublishingTests(PublicTestCase):
         ReportingPeriod.objects.filter(pk=self.q3.pk).update(state=PeriodState.OPEN)
         self.assertEqual(anonymous.get(f"/cong-khai/?ky={self.q3.pk}").status_code, 404)
         ReportingPeriod.objects.filter(pk=self.q3.pk).update(state=PeriodState.CLOSED)
-        period_unpublish(self.admin, self.q2, "Rà soát")
+        period_unpublish(user=self.admin, period=self.q2, reason="Rà soát")
         for period in (self.q2, self.q3):
             response = anonymous.get(f"/cong-khai/bao-cao/?ky={period.pk}")
             self.assertEqual(response.status_code, 404)
@@ -163,7 +165,7 @@ class PublishingTests(PublicTestCase):
         self.assertNotContains(response, "Quý II/2025</option>")
 
     def test_the_publishing_page_offers_each_role_its_own_button(self):
-        period_unpublish(self.admin, self.q3, "Rà soát")
+        period_unpublish(user=self.admin, period=self.q3, reason="Rà soát")
         client = Client()
         client.force_login(self.approver)
         self.assertContains(client.get("/cong-bo/"), "Công bố Quý III/2025")
@@ -355,8 +357,8 @@ class LightAndCacheableTests(PublicTestCase):
     def test_the_etag_moves_when_a_quarter_is_withdrawn_and_published_again(self):
         anonymous = Client()
         first = anonymous.get(f"/cong-khai/?ky={self.q2.pk}")
-        period_unpublish(self.admin, self.q3, "Rà soát")
-        period_publish(self.approver, self.q3)
+        period_unpublish(user=self.admin, period=self.q3, reason="Rà soát")
+        period_publish(user=self.approver, period=self.q3)
         again = anonymous.get(
             f"/cong-khai/?ky={self.q2.pk}", HTTP_IF_NONE_MATCH=first["ETag"]
         )

@@ -126,7 +126,7 @@ class CorrectionTests(ImportTestCase):
             )
         )
         count = period_reopen_for_corrections(
-            self.admin, self.periods[3], "Sửa theo số liệu thống kê"
+            user=self.admin, period=self.periods[3], reason="Sửa theo số liệu thống kê"
         )
         self.assertEqual(count, 2)
         for figure in Figure.objects.all():
@@ -141,6 +141,10 @@ class CorrectionTests(ImportTestCase):
         self.assertEqual(figure.value, Decimal(510))
         self.assertNotEqual(figure.state, WorkflowState.APPROVED)
         with self.assertRaises(WorkflowError):
-            period_reopen_for_corrections(self.admin, self.periods[3], "lại")
+            period_reopen_for_corrections(
+                user=self.admin, period=self.periods[3], reason="lại"
+            )
         with self.assertRaises(WorkflowError):
-            period_reopen_for_corrections(self.admin, self.periods[3], "  ")
+            period_reopen_for_corrections(
+                user=self.admin, period=self.periods[3], reason="  "
+            )

@@ -164,7 +164,7 @@ class ImportSubmitTests(ImportTestCase):
             for figure in figures:
                 figure.target = self.targets[figure.target.code]
             with CaptureQueriesContext(connection) as queries:
-                import_submit(self.admin, figures, confirmed=True)
+                import_submit(user=self.admin, figures=figures, confirmed=True)
             Figure.objects.all().delete()
             return len(queries)
 
