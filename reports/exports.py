@@ -67,6 +67,22 @@ def _merged_text(ws, row: int, first: int, last: int, text: str, font, align):
     return put_text(ws.cell(row, first), text, font, align)
 
 
+# The left half of the heading and of the signature block ends before this column, the
+# right half starts after it.
+HALF = 4
+HEADER_ROW = 10
+TITLE = Font(name="Times New Roman", size=14, bold=True)
+BOLD_ITALIC = Font(name="Times New Roman", size=11, bold=True, italic=True)
+RECIPIENTS = [
+    "Nơi nhận:",
+    "- Thường trực HĐND xã;",
+    "- Các Ban HĐND xã;",
+    "- Các đại biểu HĐND xã;",
+    "- Lãnh đạo UBND xã;",
+    "- Lưu: VT.",
+]
+
+
 def report_xlsx(report: ComparisonReport) -> bytes:
     """The report as the same document as the PDF: heading, Quốc hiệu, number, title,
     scope, the table, the summary, Nơi nhận and the signature block."""
@@ -74,32 +90,49 @@ def report_xlsx(report: ComparisonReport) -> bytes:
     ws = wb.active
     ws.title = "Báo cáo chỉ tiêu"
     columns = len(report.headers)
-    half = 4
+    _heading(ws, report, columns)
+    last = _table(ws, report, columns)
+    last = _summary(ws, report, columns, last + 2)
+    _signature(ws, report, columns, last + 1)
+    for col, width in enumerate(WIDTHS[:columns], 1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = f"C{HEADER_ROW + 1}"
+    _page_setup(ws)
+    wb.properties.title = report.title
+    wb.properties.creator = f"UBND xã {report.resolution.commune.name}"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
 
+
+def _heading(ws, report: ComparisonReport, columns: int) -> None:
+    """Rows 1–8: the issuer and the document's number on the left, Quốc hiệu,
+    Tiêu ngữ and the place and date on the right, then the title and the scope."""
     issuer = report.issuer
-    _merged_text(ws, 1, 1, half - 1, issuer[0], NORMAL, CENTRE)
-    _merged_text(ws, 2, 1, half - 1, issuer[1], BOLD, CENTRE)
-    _merged_text(ws, 3, 1, half - 1, report.number_line, NORMAL, CENTRE)
+    _merged_text(ws, 1, 1, HALF - 1, issuer[0], NORMAL, CENTRE)
+    _merged_text(ws, 2, 1, HALF - 1, issuer[1], BOLD, CENTRE)
+    _merged_text(ws, 3, 1, HALF - 1, report.number_line, NORMAL, CENTRE)
     _merged_text(
-        ws, 1, half + 1, columns, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", BOLD, CENTRE
+        ws, 1, HALF + 1, columns, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", BOLD, CENTRE
     )
-    _merged_text(ws, 2, half + 1, columns, "Độc lập - Tự do - Hạnh phúc", BOLD, CENTRE)
-    _merged_text(ws, 3, half + 1, columns, report.place_and_date, ITALIC, CENTRE)
-    title = Font(name="Times New Roman", size=14, bold=True)
-    _merged_text(ws, 5, 1, columns, "BÁO CÁO", title, CENTRE)
+    _merged_text(ws, 2, HALF + 1, columns, "Độc lập - Tự do - Hạnh phúc", BOLD, CENTRE)
+    _merged_text(ws, 3, HALF + 1, columns, report.place_and_date, ITALIC, CENTRE)
+    _merged_text(ws, 5, 1, columns, "BÁO CÁO", TITLE, CENTRE)
     _merged_text(ws, 6, 1, columns, report.about, BOLD, CENTRE)
     _merged_text(ws, 7, 1, columns, report.subtitle, ITALIC, CENTRE)
     _merged_text(ws, 8, 1, columns, report.scope, ITALIC, CENTRE)
     ws.row_dimensions[7].height = 30
 
-    header_row = 10
+
+def _table(ws, report: ComparisonReport, columns: int) -> int:
+    """The header row, then a row per area, indicator and target, boxed; areas bold
+    on grey, indicators in italics. Returns the last row written."""
     for col, text in enumerate(report.headers, 1):
-        cell = put_text(ws.cell(header_row, col), text, BOLD, CENTRE)
+        cell = put_text(ws.cell(HEADER_ROW, col), text, BOLD, CENTRE)
         cell.fill = HEAD_FILL
         cell.border = BOX
-    ws.row_dimensions[header_row].height = 45
-
-    row_number = header_row
+    ws.row_dimensions[HEADER_ROW].height = 45
+    row_number = HEADER_ROW
     for row in report.rows:
         row_number += 1
         _cells(ws, row_number, row, columns)
@@ -111,51 +144,43 @@ def report_xlsx(report: ComparisonReport) -> bytes:
                 ws.cell(row_number, col).font = BOLD if area else ITALIC
                 if area:
                     ws.cell(row_number, col).fill = AREA_FILL
+    return row_number
 
-    row_number += 2
+
+def _summary(ws, report: ComparisonReport, columns: int, first: int) -> int:
+    """The summary paragraph, the shortfalls, the missing figures and the notes, a
+    merged row each from `first`, tall enough for its text. Returns the next row."""
+    row_number = first
     missing = [report.missing_line] if report.missing_line else []
     for text in [report.paragraph, *report.shortfalls, *missing, *report.notes]:
         _merged_text(ws, row_number, 1, columns, text, NORMAL, WRAP)
         ws.row_dimensions[row_number].height = 15 * (1 + len(text) // 140)
         row_number += 1
+    return row_number
 
-    row_number += 1
-    recipients = [
-        "Nơi nhận:",
-        "- Thường trực HĐND xã;",
-        "- Các Ban HĐND xã;",
-        "- Các đại biểu HĐND xã;",
-        "- Lãnh đạo UBND xã;",
-        "- Lưu: VT.",
-    ]
+
+def _signature(ws, report: ComparisonReport, columns: int, first: int) -> None:
+    """Nơi nhận on the left, the signer on the right, from row `first`."""
     signer = ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "", "", "", report.signer_name]
-    bold_italic = Font(name="Times New Roman", size=11, bold=True, italic=True)
-    for offset, (left, right) in enumerate(zip(recipients, signer, strict=True)):
-        r = row_number + offset
-        font = bold_italic if offset == 0 else NORMAL
-        _merged_text(ws, r, 1, half - 1, left, font, WRAP)
+    for offset, (left, right) in enumerate(zip(RECIPIENTS, signer, strict=True)):
+        r = first + offset
+        font = BOLD_ITALIC if offset == 0 else NORMAL
+        _merged_text(ws, r, 1, HALF - 1, left, font, WRAP)
         if right:
-            _merged_text(ws, r, half + 1, columns, right, BOLD, CENTRE)
+            _merged_text(ws, r, HALF + 1, columns, right, BOLD, CENTRE)
 
-    for col, width in enumerate(WIDTHS[:columns], 1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-    ws.freeze_panes = f"C{header_row + 1}"
 
+def _page_setup(ws) -> None:
+    """A4 landscape, one page wide, the header row repeated on every page, numbered."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.oddFooter.center.text = "Trang &P / &N"
-
-    wb.properties.title = report.title
-    wb.properties.creator = f"UBND xã {report.resolution.commune.name}"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def _cells(ws, r: int, row, columns: int) -> None:

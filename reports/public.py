@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_not_required
@@ -224,74 +225,96 @@ def index(request):
 
 CHART_W, CHART_H = 640, 240
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 56, 16, 16, 36
+PLOT_W = CHART_W - PLOT_LEFT - PLOT_RIGHT
+PLOT_H = CHART_H - PLOT_TOP - PLOT_BOTTOM
+ESTIMATE_LABEL = "Ước cả năm"
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """Where a value and a slot sit: values from `low` up over `span` (a tenth of
+    headroom above the highest), one slot per bar from the left."""
+
+    low: Decimal
+    span: Decimal
+    slot: Decimal
+
+    def y(self, value: Decimal) -> str:
+        return f"{PLOT_TOP + PLOT_H - (value - self.low) / self.span * PLOT_H:.1f}"
+
+    def x(self, index: int) -> Decimal:
+        return PLOT_LEFT + self.slot * index
+
+
+def _scale(target, points, forecast: Decimal | None) -> _Scale:
+    """From zero (or the lowest value) to the highest of the plan, the values and
+    the estimate; a slot for each quarter and one for the estimate."""
+    values = [v for _, v in points if v is not None]
+    top = max([target.target_value, *values, *([forecast] if forecast else [])])
+    low = min([Decimal(0), *values])
+    slots = len(points) + (1 if forecast is not None else 0)
+    return _Scale(
+        low=low,
+        span=(top - low) * Decimal("1.1") or Decimal(1),
+        slot=Decimal(PLOT_W) / max(slots, 1),
+    )
+
+
+def _bar(scale: _Scale, index: int, css: str, label: str, value, top, base) -> str:
+    """A bar from `base` up to `top` in the index-th slot, its number above it and,
+    for screen readers, in its title."""
+    x = scale.x(index)
+    top_y, base_y = Decimal(scale.y(top)), Decimal(scale.y(base))
+    return format_html(
+        '<rect class="{}" x="{}" y="{}" width="{}" height="{}">'
+        "<title>{}: {}</title></rect>"
+        '<text class="v" x="{}" y="{}">{}</text>',
+        css,
+        f"{x + scale.slot * Decimal('0.2'):.1f}",
+        str(top_y),
+        f"{scale.slot * Decimal('0.6'):.1f}",
+        str(max(base_y - top_y, Decimal("0.5"))),
+        label,
+        format_decimal(value),
+        f"{x + scale.slot / 2:.1f}",
+        str(top_y - 4),
+        format_decimal(value),
+    )
+
+
+def _slot_label(scale: _Scale, index: int, label: str) -> str:
+    return format_html(
+        '<text class="q" x="{}" y="{}">{}</text>',
+        f"{scale.x(index) + scale.slot / 2:.1f}",
+        CHART_H - PLOT_BOTTOM + 16,
+        label,
+    )
+
+
+def _bars(scale: _Scale, points, forecast: Decimal | None) -> str:
+    """A bar per quarter that has a value (down from zero when negative), a label
+    under every quarter, then the estimate as a bar from the bottom."""
+    drawn = []
+    for index, (label, value) in enumerate(points):
+        if value is not None:
+            top, base = max(value, 0), min(value, 0)
+            drawn.append(_bar(scale, index, "bar", label, value, top, base))
+        drawn.append(_slot_label(scale, index, label))
+    if forecast is not None:
+        index = len(points)
+        drawn.append(
+            _bar(scale, index, "est", ESTIMATE_LABEL, forecast, forecast, scale.low)
+        )
+        drawn.append(_slot_label(scale, index, ESTIMATE_LABEL))
+    return mark_safe("".join(drawn))
 
 
 def svg_chart(target, points, forecast: Decimal | None) -> str:
     """A bar per quarter of the window (the value judged: the running total for
     sums), the plan as a dashed line, the year-end estimate as a hollow bar. Drawn
     here, no script; every bar carries its number in words for screen readers."""
-    values = [v for _, v in points if v is not None]
-    top = max([target.target_value, *values, *([forecast] if forecast else [])])
-    low = min([Decimal(0), *values])
-    span = (top - low) * Decimal("1.1") or Decimal(1)
-    plot_h = CHART_H - PLOT_TOP - PLOT_BOTTOM
-    plot_w = CHART_W - PLOT_LEFT - PLOT_RIGHT
-    n = len(points) + (1 if forecast is not None else 0)
-    slot = Decimal(plot_w) / max(n, 1)
-
-    def y(value: Decimal) -> str:
-        return f"{PLOT_TOP + plot_h - (value - low) / span * plot_h:.1f}"
-
-    bars = []
-    for index, (label, value) in enumerate(points):
-        x = PLOT_LEFT + slot * index
-        if value is not None:
-            top_y, base_y = Decimal(y(max(value, 0))), Decimal(y(min(value, 0)))
-            bars.append(
-                format_html(
-                    '<rect class="bar" x="{}" y="{}" width="{}" height="{}">'
-                    "<title>{}: {}</title></rect>"
-                    '<text class="v" x="{}" y="{}">{}</text>',
-                    f"{x + slot * Decimal('0.2'):.1f}",
-                    str(top_y),
-                    f"{slot * Decimal('0.6'):.1f}",
-                    str(max(base_y - top_y, Decimal("0.5"))),
-                    label,
-                    format_decimal(value),
-                    f"{x + slot / 2:.1f}",
-                    str(top_y - 4),
-                    format_decimal(value),
-                )
-            )
-        bars.append(
-            format_html(
-                '<text class="q" x="{}" y="{}">{}</text>',
-                f"{x + slot / 2:.1f}",
-                CHART_H - PLOT_BOTTOM + 16,
-                label,
-            )
-        )
-    if forecast is not None:
-        x = PLOT_LEFT + slot * len(points)
-        bars.append(
-            format_html(
-                '<rect class="est" x="{}" y="{}" width="{}" height="{}">'
-                "<title>Ước cả năm: {}</title></rect>"
-                '<text class="v" x="{}" y="{}">{}</text>'
-                '<text class="q" x="{}" y="{}">Ước cả năm</text>',
-                f"{x + slot * Decimal('0.2'):.1f}",
-                y(forecast),
-                f"{slot * Decimal('0.6'):.1f}",
-                str(max(Decimal(y(low)) - Decimal(y(forecast)), Decimal("0.5"))),
-                format_decimal(forecast),
-                f"{x + slot / 2:.1f}",
-                str(Decimal(y(forecast)) - 4),
-                format_decimal(forecast),
-                f"{x + slot / 2:.1f}",
-                CHART_H - PLOT_BOTTOM + 16,
-            )
-        )
-    plan_y = y(target.target_value)
+    scale = _scale(target, points, forecast)
+    plan_y = scale.y(target.target_value)
     return format_html(
         '<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}">'
         '<line class="axis" x1="{l}" y1="{base}" x2="{r}" y2="{base}"/>'
@@ -303,8 +326,8 @@ def svg_chart(target, points, forecast: Decimal | None) -> str:
         label=f"Biểu đồ {target.code}: kế hoạch {target.plan_text}",
         l=PLOT_LEFT,
         r=CHART_W - PLOT_RIGHT,
-        base=y(low),
-        bars=mark_safe("".join(bars)),
+        base=scale.y(scale.low),
+        bars=_bars(scale, points, forecast),
         py=plan_y,
         tx=4,
         pty=f"{Decimal(plan_y) + 4:.1f}",
