@@ -1,4 +1,5 @@
-"""Text as every path stores it: NFC, stripped, without control characters.
+"""Field types the models share: text as every path stores it (NFC, stripped,
+without control characters), and the link to the user who did something to a row.
 
 The rule sits on the model fields, so `full_clean()` applies it whoever writes: the
 entry page, the review page, the admin, the import and any later API. PostgreSQL
@@ -9,6 +10,7 @@ the NFC text typed elsewhere.
 
 import unicodedata
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
@@ -84,3 +86,16 @@ class CleanCharField(_CleanText, models.CharField):
     """A CharField cleaned by `clean_text`, one line."""
 
     multiline = False
+
+
+def user_link(verbose_name: str, *, blank: bool = True) -> models.ForeignKey:
+    """Who did something to a row (updated, sent, approved, published, assessed):
+    kept as empty when the account is deleted, with no reverse accessor on users."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=blank,
+        related_name="+",
+        verbose_name=verbose_name,
+    )

@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -27,6 +28,12 @@ from .models import (
     decree_09_window,
 )
 from .periods import period_publish
+
+# The adopted resolution and the demo: what `make run`, the load commands and the
+# tests load.
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+RESOLUTION_FILE = FIXTURES / "resolution-13-NQ-HDND-2025.json"
+DEMO_FILE = FIXTURES / "demo-2025.json"
 
 # Days after the end of a quarter's data window (the 14th) that entry stays open by
 # default: the 20th of the quarter's last month.

@@ -4,14 +4,12 @@ the fifty-times builder of the progress tests."""
 
 import datetime
 from decimal import Decimal
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import override_settings
 from django.utils import timezone
 
-from targets.loaders import demo_load, resolution_load
+from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
 from targets.models import (
     ROLE_GROUPS,
     Area,
@@ -35,9 +33,6 @@ from targets.tests.builders import build_commune
 
 D = Decimal
 Y = 2025
-FIXTURES = Path(settings.BASE_DIR) / "fixtures"
-RESOLUTION_FILE = FIXTURES / "resolution-13-NQ-HDND-2025.json"
-DEMO_FILE = FIXTURES / "demo-2025.json"
 DEMO_DAY = datetime.date(2026, 11, 29)
 PASSWORD = "khoenon-demo-2025"
 

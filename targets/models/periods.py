@@ -3,12 +3,12 @@ to name and reach them."""
 
 import datetime
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from ..fields import user_link
 from .choices import PeriodState
 from .resolution import Commune
 
@@ -63,14 +63,7 @@ class ReportingPeriod(models.Model):
     # Công bố: once published (and while closed) the quarter's approved figures and
     # their judgement are public (reports/public.py). Set by services.period_publish.
     published_at = models.DateTimeField("công bố lúc", null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="người công bố",
-    )
+    published_by = user_link("người công bố")
     history = HistoricalRecords(verbose_name="lịch sử kỳ báo cáo")
 
     class Meta:

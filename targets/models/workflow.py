@@ -4,13 +4,12 @@ their evidence, and the approver's assessment."""
 
 import uuid
 
-from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from ..fields import CleanCharField, CleanTextField
+from ..fields import CleanCharField, CleanTextField, user_link
 from ..numbers import MAX_INTEGER_DIGITS, format_decimal
 from .choices import (
     VALUE_DECIMAL_PLACES,
@@ -46,6 +45,21 @@ def lock_reason(state: str, period: "ReportingPeriod") -> str | None:
     return None
 
 
+def workflow_constraints(prefix: str, version_message: str | None = None) -> list:
+    """The workflow's own checks on a table (`prefix` names them): a known state and
+    a version from 1."""
+    return [
+        models.CheckConstraint(
+            condition=Q(state__in=WorkflowState.values), name=f"{prefix}_state_valid"
+        ),
+        models.CheckConstraint(
+            condition=Q(version__gte=1),
+            name=f"{prefix}_version_positive",
+            violation_error_message=version_message,
+        ),
+    ]
+
+
 class WorkflowFields(models.Model):
     """The workflow shared by figures and task updates: draft → submitted → approved,
     or returned with a reason."""
@@ -69,35 +83,27 @@ class WorkflowFields(models.Model):
         help_text="Số liệu mẫu, không phải số liệu thật.",
     )
     updated_at = models.DateTimeField("cập nhật lúc", auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="người cập nhật",
-    )
+    updated_by = user_link("người cập nhật")
     submitted_at = models.DateTimeField("gửi duyệt lúc", null=True, blank=True)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="người gửi duyệt",
-    )
+    submitted_by = user_link("người gửi duyệt")
     approved_at = models.DateTimeField("phê duyệt lúc", null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="người phê duyệt",
-    )
+    approved_by = user_link("người phê duyệt")
+
+    # What an approved row, or a row in a closed period, keeps: each model names
+    # its own (LOCKED_FIGURE_FIELDS, LOCKED_TASK_UPDATE_FIELDS).
+    locked_fields: list[str] = []
 
     class Meta:
         abstract = True
+
+    def clean(self) -> None:
+        """The row's own rules (`own_errors`, on each model) and the lock."""
+        errors = self.own_errors()
+        reason = self.stored_lock_reason(self.locked_fields)
+        if reason:
+            errors[NON_FIELD_ERRORS] = reason
+        if errors:
+            raise ValidationError(errors)
 
     def stamp(self, user, reason: str) -> None:
         """Mark a change about to be saved: one version more (the optimistic lock),
@@ -216,6 +222,7 @@ class Figure(WorkflowFields):
     history = HistoricalRecords(verbose_name="lịch sử số liệu")
 
     objects = WorkflowQuerySet.as_manager()
+    locked_fields = LOCKED_FIGURE_FIELDS
 
     class Meta:
         verbose_name = "số liệu thực hiện"
@@ -238,26 +245,11 @@ class Figure(WorkflowFields):
                     "nguyên."
                 ),
             ),
-            models.CheckConstraint(
-                condition=Q(state__in=WorkflowState.values), name="figure_state_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(version__gte=1),
-                name="figure_version_positive",
-                violation_error_message="Phiên bản số liệu không hợp lệ.",
-            ),
+            *workflow_constraints("figure", "Phiên bản số liệu không hợp lệ."),
         ]
 
     def __str__(self) -> str:
         return f"{self.target.code} – {self.period}: {format_decimal(self.value)}"
-
-    def clean(self) -> None:
-        errors = self.own_errors()
-        reason = self.stored_lock_reason(LOCKED_FIGURE_FIELDS)
-        if reason:
-            errors[NON_FIELD_ERRORS] = reason
-        if errors:
-            raise ValidationError(errors)
 
     def own_errors(self) -> dict[str, str]:
         """What this figure must be whatever the path, read from itself, its target
@@ -315,6 +307,7 @@ class TaskUpdate(WorkflowFields):
     history = HistoricalRecords(verbose_name="lịch sử cập nhật nhiệm vụ")
 
     objects = WorkflowQuerySet.as_manager()
+    locked_fields = LOCKED_TASK_UPDATE_FIELDS
 
     class Meta:
         verbose_name = "cập nhật thực hiện nhiệm vụ"
@@ -330,25 +323,11 @@ class TaskUpdate(WorkflowFields):
                 condition=Q(status__in=TaskStatus.values),
                 name="task_update_status_valid",
             ),
-            models.CheckConstraint(
-                condition=Q(state__in=WorkflowState.values),
-                name="task_update_state_valid",
-            ),
-            models.CheckConstraint(
-                condition=Q(version__gte=1), name="task_update_version_positive"
-            ),
+            *workflow_constraints("task_update"),
         ]
 
     def __str__(self) -> str:
         return f"{self.task} – {self.period}: {self.get_status_display()}"
-
-    def clean(self) -> None:
-        errors = self.own_errors()
-        reason = self.stored_lock_reason(LOCKED_TASK_UPDATE_FIELDS)
-        if reason:
-            errors[NON_FIELD_ERRORS] = reason
-        if errors:
-            raise ValidationError(errors)
 
     def own_errors(self) -> dict[str, str]:
         """What this update must be whatever the path, read from itself, its task and
@@ -380,13 +359,7 @@ class Evidence(models.Model):
     original_name = CleanCharField("tên tệp", max_length=200)
     content_type = CleanCharField("loại tệp", max_length=100)
     size = models.PositiveIntegerField("dung lượng (byte)")
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        models.SET_NULL,
-        null=True,
-        related_name="+",
-        verbose_name="người tải lên",
-    )
+    uploaded_by = user_link("người tải lên", blank=False)
     uploaded_at = models.DateTimeField("tải lên lúc", auto_now_add=True)
 
     class Meta:
@@ -413,14 +386,7 @@ class Assessment(models.Model):
     )
     verdict = models.CharField("đánh giá", max_length=10, choices=Verdict.choices)
     reason = CleanTextField("lý do")
-    assessed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="người đánh giá",
-    )
+    assessed_by = user_link("người đánh giá")
     assessed_at = models.DateTimeField("thời điểm", auto_now=True)
     history = HistoricalRecords(verbose_name="lịch sử đánh giá")
 

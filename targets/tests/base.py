@@ -7,22 +7,16 @@ import io
 import re
 import zipfile
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, TestCase, override_settings
 from django.utils import timezone
 
-from targets.loaders import demo_load, resolution_load
+from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
 from targets.models import Figure, ReportingPeriod, Target, Task
 from targets.spreadsheets import SafeCSV, SafeXLSX
-
-FIXTURES = Path(settings.BASE_DIR) / "fixtures"
-RESOLUTION_FILE = FIXTURES / "resolution-13-NQ-HDND-2025.json"
-DEMO_FILE = FIXTURES / "demo-2025.json"
 
 # --- the entry page -------------------------------------------------------------------
 

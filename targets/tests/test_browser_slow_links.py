@@ -21,19 +21,24 @@ BLOCKING = """() => [
 ]"""
 
 
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def phone(browser_page):
+    """The demo portal in a 360 px wide browser."""
+    resolution_load(RESOLUTION_FILE)
+    demo_load(DEMO_FILE, timezone.localdate())
+    return browser_page(width=360, height=780)
+
+
 def style(page, selector, prop):
     return page.eval_on_selector(selector, f"e => getComputedStyle(e).{prop}")
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_the_dashboard_paints_styled_with_no_stylesheet_to_wait_for(browser_page):
-    resolution_load(RESOLUTION_FILE)
-    demo_load(DEMO_FILE, timezone.localdate())
-
-    bp = browser_page(width=360, height=780)
-    bp.login("daibieu")
-    page = bp.page
+def test_the_dashboard_paints_styled_with_no_stylesheet_to_wait_for(phone):
+    phone.login("daibieu")
+    page = phone.page
     assert page.url.endswith("/")
     assert page.evaluate(BLOCKING) == []
     # Bootstrap: a badge has its colour; app.css: the red header; report.css: bars.
@@ -44,19 +49,13 @@ def test_the_dashboard_paints_styled_with_no_stylesheet_to_wait_for(browser_page
     assert style(page, "svg.pbar", "display") == "block"
     assert style(page, "main", "paddingLeft") == "12px"  # .container-xl
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    assert bp.console_errors == []
-    bp.screenshot("slow-links-dashboard-360")
+    assert phone.console_errors == []
+    phone.screenshot("slow-links-dashboard-360")
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_a_clerk_s_login_reaches_the_open_quarter_in_one_redirect(browser_page):
-    resolution_load(RESOLUTION_FILE)
-    demo_load(DEMO_FILE, timezone.localdate())
-
-    bp = browser_page(width=360, height=780)
-    bp.goto("/accounts/login/")
-    page = bp.page
+def test_a_clerk_s_login_reaches_the_open_quarter_in_one_redirect(phone):
+    phone.goto("/accounts/login/")
+    page = phone.page
     page.fill("#id_username", "kinhte")
     page.fill("#id_password", "khoenon-demo-2025")
     with page.expect_navigation() as navigation:
@@ -68,6 +67,6 @@ def test_a_clerk_s_login_reaches_the_open_quarter_in_one_redirect(browser_page):
     while request is not None:
         hops.append(request.url)
         request = request.redirected_from
-    assert [h.removeprefix(bp.base_url) for h in hops] == ["/accounts/login/"]
+    assert [h.removeprefix(phone.base_url) for h in hops] == ["/accounts/login/"]
     assert "Nhập số liệu" in page.content()
     assert page.evaluate(BLOCKING) == []

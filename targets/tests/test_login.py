@@ -10,11 +10,15 @@ PASSWORD = "khoenon-demo-2025"
 
 
 class LoginThrottleTests(EntryTestCase):
-    def attempt(self, username, password, ip="203.0.113.7"):
+    def attempt(self, username, password, ip="203.0.113.7", real_ip=None):
+        """A login POST from `ip`; with `real_ip`, the X-Real-IP header the proxy
+        (or a client pretending to be one) adds."""
+        headers = {} if real_ip is None else {"HTTP_X_REAL_IP": real_ip}
         return self.client.post(
             "/accounts/login/",
             {"username": username, "password": password},
             REMOTE_ADDR=ip,
+            **headers,
         )
 
     def test_a_mistyping_clerk_is_locked_but_a_colleague_on_the_same_ip_is_not(self):
@@ -42,37 +46,20 @@ class LoginThrottleTests(EntryTestCase):
             self.assertEqual(self.attempt("kinhte", PASSWORD).status_code, 302)
 
     def test_behind_the_proxy_users_are_told_apart_by_the_address_nginx_saw(self):
+        proxy = "127.0.0.1"
         for _ in range(5):
-            self.client.post(
-                "/accounts/login/",
-                {"username": "kinhte", "password": "sai"},
-                REMOTE_ADDR="127.0.0.1",
-                HTTP_X_REAL_IP="203.0.113.7",
-            )
-        elsewhere = self.client.post(
-            "/accounts/login/",
-            {"username": "kinhte", "password": PASSWORD},
-            REMOTE_ADDR="127.0.0.1",
-            HTTP_X_REAL_IP="198.51.100.4",
-        )
+            self.attempt("kinhte", "sai", ip=proxy, real_ip="203.0.113.7")
+        elsewhere = self.attempt("kinhte", PASSWORD, ip=proxy, real_ip="198.51.100.4")
         self.assertEqual(elsewhere.status_code, 302)
         self.client.logout()
         # A client that is not the proxy cannot choose its address.
-        spoofed = self.client.post(
-            "/accounts/login/",
-            {"username": "kinhte", "password": PASSWORD},
-            REMOTE_ADDR="192.0.2.9",
-            HTTP_X_REAL_IP="203.0.113.7",
+        spoofed = self.attempt(
+            "kinhte", PASSWORD, ip="192.0.2.9", real_ip="203.0.113.7"
         )
         self.assertEqual(spoofed.status_code, 302)
         self.client.logout()
         # The address nginx saw is the one locked.
-        locked = self.client.post(
-            "/accounts/login/",
-            {"username": "kinhte", "password": PASSWORD},
-            REMOTE_ADDR="127.0.0.1",
-            HTTP_X_REAL_IP="203.0.113.7",
-        )
+        locked = self.attempt("kinhte", PASSWORD, ip=proxy, real_ip="203.0.113.7")
         self.assertEqual(locked.status_code, 429)
 
     def test_a_few_mistakes_do_not_lock(self):

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.test import TestCase
 
-from targets.loaders import resolution_load
+from targets.loaders import FIXTURES, RESOLUTION_FILE, resolution_load
 from targets.models import (
     Assignment,
     Indicator,
@@ -18,8 +18,6 @@ from targets.models import (
     Target,
     Task,
 )
-
-from .base import FIXTURES, RESOLUTION_FILE
 
 SEED = FIXTURES / "nghi-quyet-13-NQ-HDND-2025-khoen-on.txt"
 SHARED_SEED = (

@@ -153,54 +153,53 @@ class ReviewPageTests(ReviewTestCase):
 
 
 class ReviewActionTests(ReviewTestCase):
+    def press(self, action, figure, reason=None, ticked=None):
+        """A card's own button ("approve" or "return") for `figure`, with the
+        reason typed on the card and the other cards' ticks."""
+        data = {**(ticked or {}), "one": f"{action}:f:{figure.pk}:{figure.version}"}
+        if reason is not None:
+            data[f"reason-f-{figure.pk}"] = reason
+        return self.page(data)
+
+    def assertState(self, figure, state, reason=None):
+        figure.refresh_from_db()
+        self.assertEqual(figure.state, state)
+        if reason is not None:
+            self.assertEqual(figure.state_reason, reason)
+
     def test_one_card_is_returned_by_its_own_button_and_the_ticked_ones_stay(self):
         grain = self.submit(self.grain)
         others = [f for f in self.submitted() if f.pk != grain.pk]
         ticked = {f"f-{f.pk}": str(f.version) for f in others}
-        response = self.page(
-            {
-                **ticked,
-                "one": f"return:f:{grain.pk}:{grain.version}",
-                f"reason-f-{grain.pk}": "Sản lượng quý IV cao bất thường.",
-            }
+        response = self.press(
+            "return", grain, "Sản lượng quý IV cao bất thường.", ticked
         )
         self.assertContains(response, "Đã trả lại 1 mục")
-        grain.refresh_from_db()
-        self.assertEqual(grain.state, WorkflowState.RETURNED)
-        self.assertEqual(grain.state_reason, "Sản lượng quý IV cao bất thường.")
+        self.assertState(
+            grain, WorkflowState.RETURNED, "Sản lượng quý IV cao bất thường."
+        )
         for other in others:
-            other.refresh_from_db()
-            self.assertEqual(other.state, WorkflowState.SUBMITTED)
+            self.assertState(other, WorkflowState.SUBMITTED)
 
     def test_returning_one_card_without_a_reason_is_refused(self):
         grain = self.submit(self.grain)
-        response = self.page({"one": f"return:f:{grain.pk}:{grain.version}"})
-        self.assertContains(response, "phải nêu lý do")
-        grain.refresh_from_db()
-        self.assertEqual(grain.state, WorkflowState.SUBMITTED)
+        self.assertContains(self.press("return", grain), "phải nêu lý do")
+        self.assertState(grain, WorkflowState.SUBMITTED)
 
     def test_one_card_is_approved_by_its_own_button(self):
         grain = self.submit(self.grain)
-        response = self.page({"one": f"approve:f:{grain.pk}:{grain.version}"})
-        self.assertContains(response, "Đã phê duyệt 1 mục")
-        grain.refresh_from_db()
-        self.assertEqual(grain.state, WorkflowState.APPROVED)
+        self.assertContains(self.press("approve", grain), "Đã phê duyệt 1 mục")
+        self.assertState(grain, WorkflowState.APPROVED)
         self.assertEqual(len(self.submitted()), 6)
 
     def test_returning_one_then_approving_the_ticked_rest(self):
         grain = self.submit(self.grain)
-        self.page(
-            {
-                "one": f"return:f:{grain.pk}:{grain.version}",
-                f"reason-f-{grain.pk}": "Thiếu minh chứng.",
-            }
-        )
+        self.press("return", grain, "Thiếu minh chứng.")
         rest = {f"f-{f.pk}": str(f.version) for f in self.submitted()}
         response = self.page({**rest, "action": "approve"})
         self.assertContains(response, f"Đã phê duyệt {len(rest)} mục")
         self.assertEqual(self.submitted(), [])
-        grain.refresh_from_db()
-        self.assertEqual(grain.state, WorkflowState.RETURNED)
+        self.assertState(grain, WorkflowState.RETURNED)
 
     def test_approving_with_nothing_ticked_says_what_to_do(self):
         response = self.page({"action": "approve"})

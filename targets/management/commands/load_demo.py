@@ -1,13 +1,10 @@
 import datetime
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from targets.loaders import demo_load
-
-DEFAULT = Path(settings.BASE_DIR) / "fixtures" / "demo-2025.json"
+from targets.loaders import DEMO_FILE, demo_load
 
 
 class Command(BaseCommand):
@@ -17,7 +14,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", nargs="?", default=str(DEFAULT))
+        parser.add_argument("path", nargs="?", default=str(DEMO_FILE))
         parser.add_argument(
             "--today",
             type=datetime.date.fromisoformat,

@@ -1,11 +1,8 @@
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from targets.loaders import resolution_load
-
-DEFAULT = Path(settings.BASE_DIR) / "fixtures" / "resolution-13-NQ-HDND-2025.json"
+from targets.loaders import RESOLUTION_FILE, resolution_load
 
 
 class Command(BaseCommand):
@@ -15,7 +12,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", nargs="?", default=str(DEFAULT))
+        parser.add_argument("path", nargs="?", default=str(RESOLUTION_FILE))
 
     def handle(self, *args, path, **options):
         resolution = resolution_load(Path(path))
