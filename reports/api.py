@@ -127,6 +127,16 @@ INDICATOR = OpenApiParameter("indicator", int, description="Lọc theo chỉ ti�
 PERIOD = OpenApiParameter("period", int, description="Lọc theo kỳ báo cáo.")
 
 
+def _filtered_page(serializer_class, name: str) -> dict:
+    """A filtered list's answers: a page of items, a filter that is not an id, a
+    resolution or period that does not exist or is not public."""
+    return {
+        200: _paged_schema(serializer_class, name),
+        400: BAD_FILTER,
+        404: NOT_FOUND,
+    }
+
+
 # --- reads ------------------------------------------------------------------------
 
 
@@ -211,11 +221,7 @@ def _resolution(request) -> Resolution | None:
 @extend_schema(
     summary="Các chỉ tiêu (đánh số (1)–(11) trong nghị quyết)",
     parameters=[RESOLUTION, FORMAT, *PAGE],
-    responses={
-        200: _paged_schema(s.IndicatorSerializer, "IndicatorPage"),
-        400: BAD_FILTER,
-        404: NOT_FOUND,
-    },
+    responses=_filtered_page(s.IndicatorSerializer, "IndicatorPage"),
 )
 @api_view(["GET"])
 def indicators(request):
@@ -231,11 +237,7 @@ def indicators(request):
     summary="Các chỉ tiêu cụ thể: cách so sánh, đơn vị, khoảng giá trị, kỳ đánh giá, "
     "trích dẫn nghị quyết",
     parameters=[RESOLUTION, INDICATOR, FORMAT, *PAGE],
-    responses={
-        200: _paged_schema(s.TargetSerializer, "TargetPage"),
-        400: BAD_FILTER,
-        404: NOT_FOUND,
-    },
+    responses=_filtered_page(s.TargetSerializer, "TargetPage"),
 )
 @api_view(["GET"])
 def targets(request):
@@ -265,11 +267,7 @@ def _periods(request, resolution: Resolution | None) -> list[ReportingPeriod]:
 @extend_schema(
     summary="Các kỳ báo cáo (quý); không đăng nhập: chỉ các quý đã công bố",
     parameters=[RESOLUTION, FORMAT, *PAGE],
-    responses={
-        200: _paged_schema(s.PeriodSerializer, "PeriodPage"),
-        400: BAD_FILTER,
-        404: NOT_FOUND,
-    },
+    responses=_filtered_page(s.PeriodSerializer, "PeriodPage"),
 )
 @api_view(["GET"])
 def periods(request):
@@ -281,11 +279,7 @@ def periods(request):
     summary="Số liệu thực hiện; không đăng nhập: chỉ số đã phê duyệt của các quý đã "
     "công bố, không kèm ghi chú",
     parameters=[RESOLUTION, INDICATOR, PERIOD, FORMAT, *PAGE],
-    responses={
-        200: _paged_schema(s.FigureSerializer, "FigurePage"),
-        400: BAD_FILTER,
-        404: NOT_FOUND,
-    },
+    responses=_filtered_page(s.FigureSerializer, "FigurePage"),
 )
 @api_view(["GET"])
 def figures(request):
@@ -334,11 +328,7 @@ def figures(request):
         FORMAT,
         *PAGE,
     ],
-    responses={
-        200: _paged_schema(s.ProgressSerializer, "ProgressPage"),
-        400: BAD_FILTER,
-        404: NOT_FOUND,
-    },
+    responses=_filtered_page(s.ProgressSerializer, "ProgressPage"),
 )
 @api_view(["GET"])
 def progress(request):

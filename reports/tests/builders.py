@@ -1,16 +1,19 @@
 """Data for the reports' tests, built in code: the real resolution with the demo
 figures, a small hand-built resolution in which every status appears, and tasks for
-the fifty-times builder of the progress tests."""
+the fifty-times builder of the progress tests; the two test cases most page tests
+start from (DemoTestCase, EveryStatusTestCase)."""
 
 import datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
-from django.test import override_settings
+from django.core.cache import caches
+from django.test import TestCase, override_settings
 from django.utils import timezone
 
 from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
 from targets.models import (
+    DELEGATE,
     ROLE_GROUPS,
     Area,
     Assessment,
@@ -120,11 +123,7 @@ def build_every_status(name: str = "Thử nghiệm") -> dict:
     and III and each year-end status at quarter IV, with one approver override.
     3a has no figure at all: at quarter IV it is "Chưa có số liệu", not final."""
     resolution, periods = build_commune(
-        name,
-        number="99/NQ-HĐND",
-        title="Về kế hoạch thử nghiệm năm 2025",
-        council=f"Hội đồng nhân dân xã {name}",
-        session="Kỳ họp thứ nhất",
+        name, number="99/NQ-HĐND", title="Về kế hoạch thử nghiệm năm 2025"
     )
     commune = resolution.commune
     indicators = {
@@ -253,3 +252,41 @@ def add_tasks(resolution: Resolution, periods: dict, scale: int) -> None:
         for task in tasks
         for period in periods.values()
     )
+
+
+@FAST_PASSWORDS
+class DemoTestCase(TestCase):
+    """Resolution 13 with the demo (`cls.resolution`, its 2025 quarters in
+    `cls.periods`), read by the demo's delegate (`cls.delegate`, logged in), with no
+    page kept from an earlier test."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.resolution = load_demo()
+        cls.delegate = User.objects.get(username="daibieu")
+        cls.periods = {
+            p.quarter: p
+            for p in ReportingPeriod.objects.filter(
+                commune=cls.resolution.commune, year=Y
+            )
+        }
+
+    def setUp(self):
+        caches["pages"].clear()
+        self.client.force_login(self.delegate)
+
+
+@FAST_PASSWORDS
+class EveryStatusTestCase(TestCase):
+    """The resolution in which every status appears (`cls.data`, build_every_status),
+    read by a delegate (`cls.delegate`, logged in), with no page kept from an earlier
+    test."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.data = build_every_status()
+        cls.delegate = user("dai-bieu", DELEGATE)
+
+    def setUp(self):
+        caches["pages"].clear()
+        self.client.force_login(self.delegate)

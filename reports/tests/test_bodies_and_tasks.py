@@ -1,13 +1,14 @@
 import re
 
-from django.contrib.auth.models import User
-from django.test import TestCase
 from django.urls import reverse
 
-from targets.models import DELEGATE, ReportingPeriod, ResponsibleBody
+from targets.models import ReportingPeriod, ResponsibleBody
 from targets.progress_load import load_resolution_progress
 
-from .builders import FAST_PASSWORDS, build_every_status, load_demo, user
+from .builders import (
+    DemoTestCase,
+    EveryStatusTestCase,
+)
 from .helpers import text
 
 BODIES = reverse("reports:bodies")
@@ -38,16 +39,7 @@ def report_state(html: str) -> str:
     ]
 
 
-@FAST_PASSWORDS
-class BodyScorecardTests(TestCase):
-    @classmethod
-    def setUpTestData(cls):
-        cls.data = build_every_status()
-        cls.delegate = user("dai-bieu", DELEGATE)
-
-    def setUp(self):
-        self.client.force_login(self.delegate)
-
+class BodyScorecardTests(EveryStatusTestCase):
     def get(self, quarter, **params):
         query = {
             "nq": self.data["resolution"].pk,
@@ -109,16 +101,7 @@ class BodyScorecardTests(TestCase):
         self.assertEqual(self.get(3, dv="999999").status_code, 404)
 
 
-@FAST_PASSWORDS
-class TasksReportTests(TestCase):
-    @classmethod
-    def setUpTestData(cls):
-        cls.data = build_every_status()
-        cls.delegate = user("dai-bieu", DELEGATE)
-
-    def setUp(self):
-        self.client.force_login(self.delegate)
-
+class TasksReportTests(EveryStatusTestCase):
     def row(self, quarter, task):
         page = self.client.get(
             TASKS,
@@ -160,16 +143,8 @@ class TasksReportTests(TestCase):
         )
 
 
-@FAST_PASSWORDS
-class DemoScorecardAndTasksTests(TestCase):
+class DemoScorecardAndTasksTests(DemoTestCase):
     """Resolution 13 with the demo figures."""
-
-    @classmethod
-    def setUpTestData(cls):
-        load_demo()
-
-    def setUp(self):
-        self.client.force_login(User.objects.get(username="daibieu"))
 
     def test_figures_loaded_without_a_submission_time_read_as_reported_undated(self):
         q3 = ReportingPeriod.objects.get(commune__name="Khoen On", quarter=3)

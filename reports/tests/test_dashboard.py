@@ -3,16 +3,13 @@ import re
 from html import escape
 
 from django.contrib.auth.models import User
-from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from reports.presentation import style_of
 from targets.models import (
-    DELEGATE,
     Area,
     Figure,
-    ReportingPeriod,
     ResponsibleBody,
     Target,
 )
@@ -24,10 +21,9 @@ from .builders import (
     AT_Q1,
     AT_Q3,
     AT_Q4,
-    FAST_PASSWORDS,
+    DemoTestCase,
+    EveryStatusTestCase,
     build_every_status,
-    load_demo,
-    user,
 )
 from .helpers import not_reported, scripts, target_rows, text
 
@@ -46,21 +42,15 @@ def shown_value(progress, unit):
     return "–"
 
 
-@FAST_PASSWORDS
-class DemoDashboardTests(TestCase):
+class DemoDashboardTests(DemoTestCase):
     """Resolution 13 with the demo figures: Q1–Q3 approved, Q4 open with a few
     submitted figures."""
 
     @classmethod
     def setUpTestData(cls):
-        cls.resolution = load_demo()
-        cls.delegate = User.objects.get(username="daibieu")
-        cls.periods = {p.quarter: p for p in ReportingPeriod.objects.filter(year=2025)}
+        super().setUpTestData()
         cls.economy = ResponsibleBody.objects.get(name="Phòng Kinh tế")
         cls.culture = ResponsibleBody.objects.get(name="Phòng Văn hóa - Xã hội")
-
-    def setUp(self):
-        self.client.force_login(self.delegate)
 
     def engine(self, quarter):
         return load_resolution_progress(self.resolution, self.periods[quarter])
@@ -262,18 +252,9 @@ class DemoDashboardTests(TestCase):
         self.assertIn('width="76.3"', page)
 
 
-@FAST_PASSWORDS
-class EveryStatusDashboardTests(TestCase):
+class EveryStatusDashboardTests(EveryStatusTestCase):
     """A hand-built resolution: each in-year status at quarter III, each year-end
     status at quarter IV, one approver override."""
-
-    @classmethod
-    def setUpTestData(cls):
-        cls.data = build_every_status()
-        cls.delegate = user("dai-bieu", DELEGATE)
-
-    def setUp(self):
-        self.client.force_login(self.delegate)
 
     def get(self, quarter, **params):
         return self.client.get(

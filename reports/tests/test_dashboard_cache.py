@@ -8,9 +8,8 @@ from decimal import Decimal
 from unittest import mock
 
 from django.contrib.auth.models import User
-from django.core.cache import caches
 from django.db import connection
-from django.test import TestCase, override_settings
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +19,6 @@ from targets.models import (
     Assessment,
     Figure,
     Indicator,
-    ReportingPeriod,
     Resolution,
     ResponsibleBody,
     Target,
@@ -29,25 +27,18 @@ from targets.models import (
 from targets.numbers import format_decimal
 from targets.progress_load import load_resolution_progress
 
-from .builders import FAST_PASSWORDS, load_demo
+from .builders import DemoTestCase
 from .helpers import not_reported, target_rows, text
 
 DASHBOARD = reverse("reports:dashboard")
 
 
-@FAST_PASSWORDS
-class DashboardCacheTests(TestCase):
+class DashboardCacheTests(DemoTestCase):
     @classmethod
     def setUpTestData(cls):
-        cls.resolution = load_demo()
-        cls.delegate = User.objects.get(username="daibieu")
-        cls.periods = {p.quarter: p for p in ReportingPeriod.objects.filter(year=2025)}
+        super().setUpTestData()
         cls.grain = Target.objects.get(code="2a")
         cls.tea = Target.objects.get(code="2b")
-
-    def setUp(self):
-        caches["pages"].clear()
-        self.client.force_login(self.delegate)
 
     def page(self, quarter=3):
         response = self.client.get(DASHBOARD, {"ky": self.periods[quarter].pk})

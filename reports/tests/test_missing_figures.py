@@ -12,9 +12,6 @@ from decimal import Decimal
 from html import unescape
 
 import openpyxl
-from django.contrib.auth.models import User
-from django.core.cache import caches
-from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,15 +24,15 @@ from targets.models import (
     Indicator,
     PeriodState,
     ReportingPeriod,
-    Resolution,
     ResponsibleBody,
     Target,
     WorkflowState,
 )
 from targets.progress_load import load_resolution_progress
 from targets.reminders import missing_figures
+from targets.tests.builders import add_resolution, add_target
 
-from .builders import FAST_PASSWORDS, build_every_status, load_demo
+from .builders import DemoTestCase, build_every_status
 from .helpers import text
 from .test_one_judgement import pdf_text
 
@@ -59,53 +56,27 @@ def listed(html: str) -> dict[int, str]:
     }
 
 
-@FAST_PASSWORDS
-class MissingFiguresTests(TestCase):
+class MissingFiguresTests(DemoTestCase):
     @classmethod
     def setUpTestData(cls):
-        cls.resolution = load_demo()
-        cls.delegate = User.objects.get(username="daibieu")
-        cls.periods = {
-            p.quarter: p
-            for p in ReportingPeriod.objects.filter(
-                commune=cls.resolution.commune, year=2025
-            )
-        }
+        super().setUpTestData()
         # A second resolution of the same commune, with no figure: its target is
         # missing from the quarter, but not from this resolution's pages.
-        other = Resolution.objects.create(
-            commune=cls.resolution.commune,
+        other = add_resolution(
+            cls.resolution.commune,
             number="20/NQ-HĐND",
             title="Về một kế hoạch khác năm 2025",
-            council="Hội đồng nhân dân xã Khoen On",
-            term="XXI",
             session="Kỳ họp thứ ba",
-            adopted_on=datetime.date(2025, 9, 30),
-            effective_on=datetime.date(2025, 9, 30),
-            plan_year=2025,
-            covers_from=datetime.date(2025, 1, 1),
-            covers_to=datetime.date(2025, 12, 31),
         )
         indicator = Indicator.objects.create(
             resolution=other, number=1, area=Area.ECONOMY, text="Chỉ tiêu khác."
         )
-        cls.elsewhere = Target.objects.create(
-            indicator=indicator,
-            code="1",
+        cls.elsewhere = add_target(
+            indicator,
+            "1",
             name="Chỉ tiêu của nghị quyết khác",
-            unit="tấn",
-            target_value=Decimal("10"),
-            comparison="at_least",
-            combine="sum",
-            path="from_start",
-            window_start_year=2025,
-            window_end_year=2025,
-            clause="Điều khoản khác.",
+            target_value=Decimal(10),
         )
-
-    def setUp(self):
-        caches["pages"].clear()
-        self.client.force_login(self.delegate)
 
     def get(self, name, quarter):
         response = self.client.get(

@@ -13,16 +13,18 @@ from collections import Counter
 from decimal import Decimal
 
 import openpyxl
-from django.contrib.auth.models import User
 from django.test import TestCase
 from django.urls import reverse
 
 from reports.comparison import build_report, vn_date
-from targets.models import DELEGATE, Figure, ReportingPeriod, Target
+from targets.models import Figure, Target
 from targets.progress import FINAL_STATUSES, Status
 from targets.progress_load import load_resolution_progress
 
-from .builders import FAST_PASSWORDS, build_every_status, load_demo, user
+from .builders import (
+    DemoTestCase,
+    EveryStatusTestCase,
+)
 
 D = Decimal
 TODAY = datetime.date(2025, 12, 5)
@@ -115,19 +117,7 @@ class Agreement:
         return progress, html
 
 
-@FAST_PASSWORDS
-class DemoAgreementTests(Agreement, TestCase):
-    @classmethod
-    def setUpTestData(cls):
-        cls.resolution = load_demo()
-        cls.periods = {
-            p.quarter: p
-            for p in ReportingPeriod.objects.filter(commune=cls.resolution.commune)
-        }
-
-    def setUp(self):
-        self.client.force_login(User.objects.get(username="daibieu"))
-
+class DemoAgreementTests(Agreement, DemoTestCase):
     def test_every_page_agrees_at_every_demo_period(self):
         for quarter in (1, 2, 3, 4):
             with self.subTest(quarter=quarter):
@@ -171,16 +161,7 @@ class DemoAgreementTests(Agreement, TestCase):
         self.pages(self.resolution, q4)
 
 
-@FAST_PASSWORDS
-class EveryStatusAgreementTests(Agreement, TestCase):
-    @classmethod
-    def setUpTestData(cls):
-        cls.data = build_every_status()
-        cls.reader = user("daibieu", DELEGATE)
-
-    def setUp(self):
-        self.client.force_login(self.reader)
-
+class EveryStatusAgreementTests(Agreement, EveryStatusTestCase):
     def test_every_page_agrees_at_every_period(self):
         for quarter in (1, 2, 3, 4):
             with self.subTest(quarter=quarter):

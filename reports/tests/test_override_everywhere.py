@@ -7,8 +7,6 @@ from html import unescape
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import caches
-from django.test import TestCase
 from django.urls import reverse
 
 from targets.models import (
@@ -20,7 +18,12 @@ from targets.models import (
     Verdict,
 )
 
-from .builders import FAST_PASSWORDS, OVERRIDE_REASON, build_every_status, user
+from .builders import (
+    OVERRIDE_REASON,
+    EveryStatusTestCase,
+    build_every_status,
+    user,
+)
 from .helpers import target_rows, text
 
 REASON = "Đoạn đường hỏng đã được sửa xong, Sở Giao thông xác nhận đạt chuẩn."
@@ -41,12 +44,10 @@ def scorecard_rows(html: str) -> dict[int, tuple[str, str]]:
     }
 
 
-@FAST_PASSWORDS
-class OverrideShownEverywhereTests(TestCase):
+class OverrideShownEverywhereTests(EveryStatusTestCase):
     @classmethod
     def setUpTestData(cls):
-        cls.data = build_every_status()
-        cls.delegate = user("dai-bieu", DELEGATE)
+        super().setUpTestData()
         periods = cls.data["periods"]
         cls.q3, cls.q4 = periods[3], periods[4]
         # 3c, a maintain target whose quarter II fell to 99 of 100: every quarter is
@@ -65,10 +66,6 @@ class OverrideShownEverywhereTests(TestCase):
             verdict=Verdict.EXCEEDED,
             reason=EARLY_REASON,
         )
-
-    def setUp(self):
-        caches["pages"].clear()
-        self.client.force_login(self.delegate)
 
     def get(self, name, period, *args):
         response = self.client.get(

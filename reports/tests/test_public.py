@@ -66,22 +66,20 @@ class PublicTestCase(EntryTestCase):
         cls.q1, cls.q2 = (
             ReportingPeriod.objects.get(year=2025, quarter=q) for q in (1, 2)
         )
-        Figure.objects.filter(target=cls.grain, period=cls.q4).delete()
-        Figure.objects.create(
-            target=cls.grain,
-            period=cls.q4,
-            value=DRAFT_VALUE,
-            state=WorkflowState.DRAFT,
-            updated_by=cls.clerk,
-        )
-        Figure.objects.filter(target=cls.jobs, period=cls.q4).delete()
-        Figure.objects.create(
-            target=cls.jobs,
-            period=cls.q4,
-            value=UNPUBLISHED_VALUE,
-            state=WorkflowState.APPROVED,
-            approved_by=cls.approver,
-        )
+        # Q4's figures of grain and jobs replaced by a draft and an approved one.
+        for target, value, state, by in (
+            (cls.grain, DRAFT_VALUE, WorkflowState.DRAFT, {"updated_by": cls.clerk}),
+            (
+                cls.jobs,
+                UNPUBLISHED_VALUE,
+                WorkflowState.APPROVED,
+                {"approved_by": cls.approver},
+            ),
+        ):
+            Figure.objects.filter(target=target, period=cls.q4).delete()
+            Figure.objects.create(
+                target=target, period=cls.q4, value=value, state=state, **by
+            )
         published = Figure.objects.get(target=cls.grain, period=cls.q3)
         Figure.objects.filter(pk=published.pk).update(
             note=SECRET_NOTE, updated_by=cls.clerk, approved_by=cls.approver

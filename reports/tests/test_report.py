@@ -15,17 +15,18 @@ from openpyxl import Workbook
 
 from reports.comparison import build_report
 from reports.exports import put_text
-from targets.models import DELEGATE, Figure, Indicator, ReportingPeriod, Target
+from targets.models import DELEGATE, Figure, Indicator
 from targets.progress import Status
 from targets.progress_load import load_resolution_progress
+from targets.tests.builders import add_target
 
 from .builders import (
     AT_Q3,
     AT_Q4,
     FAST_PASSWORDS,
     OVERRIDE_REASON,
+    DemoTestCase,
     build_every_status,
-    load_demo,
     user,
 )
 from .helpers import scripts, text
@@ -227,19 +228,14 @@ class ComparisonRowsTests(TestCase):
         )
 
 
-@FAST_PASSWORDS
 @mock.patch("reports.views.timezone.localdate", return_value=TODAY)
-class DemoReportTests(TestCase):
+class DemoReportTests(DemoTestCase):
     """Resolution 13 with the demo figures, as the HTML page, Excel file and PDF."""
 
     @classmethod
     def setUpTestData(cls):
-        cls.resolution = load_demo()
-        cls.delegate = User.objects.get(username="daibieu")
-        cls.q3 = ReportingPeriod.objects.get(quarter=3)
-
-    def setUp(self):
-        self.client.force_login(self.delegate)
+        super().setUpTestData()
+        cls.q3 = cls.periods[3]
 
     def test_the_page_has_the_heading_the_table_and_the_summary(self, _today):
         response = self.client.get(REPORT)
@@ -343,18 +339,13 @@ class DemoReportTests(TestCase):
     def test_text_that_looks_like_a_formula_stays_text_in_excel(self, _today):
         indicator = Indicator.objects.get(resolution=self.resolution, number=11)
         for n, name in enumerate(HOSTILE):
-            Target.objects.create(
-                indicator=indicator,
-                code=f"11{'xyzuv'[n]}",
+            add_target(
+                indicator,
+                f"11{'xyzuv'[n]}",
                 order=90 + n,
                 name=name,
                 unit="=1+1",
                 target_value=Decimal("5"),
-                comparison="at_least",
-                combine="sum",
-                path="from_start",
-                window_start_year=2025,
-                window_end_year=2025,
                 clause="=cmd|' /C calc'!A0",
             )
         response = self.client.get(XLSX)

@@ -15,13 +15,12 @@ from html import unescape
 from unittest import mock
 
 import openpyxl
-from django.contrib.auth.models import User
-from django.test import TestCase
 from django.urls import reverse
 
-from targets.models import DELEGATE, ReportingPeriod
-
-from .builders import FAST_PASSWORDS, build_every_status, load_demo, user
+from .builders import (
+    DemoTestCase,
+    EveryStatusTestCase,
+)
 
 TODAY = datetime.date(2025, 12, 5)
 ZERO_COUNT = re.compile(r"(?<![\d,.])0/\d+")
@@ -101,20 +100,8 @@ class OutputChecks:
         self.assertTrue(all("LiberationSerif" in n for n in names), fonts)
 
 
-@FAST_PASSWORDS
 @mock.patch("reports.views.timezone.localdate", return_value=TODAY)
-class DemoOutputTests(OutputChecks, TestCase):
-    @classmethod
-    def setUpTestData(cls):
-        cls.resolution = load_demo()
-        cls.periods = {
-            p.quarter: p
-            for p in ReportingPeriod.objects.filter(commune=cls.resolution.commune)
-        }
-
-    def setUp(self):
-        self.client.force_login(User.objects.get(username="daibieu"))
-
+class DemoOutputTests(OutputChecks, DemoTestCase):
     def test_every_quarter_reads_as_a_council_document(self, _today):
         for quarter in (1, 2, 3, 4):
             with self.subTest(quarter=quarter):
@@ -139,19 +126,10 @@ class DemoOutputTests(OutputChecks, TestCase):
                 self.assert_liberation_serif_only(out["pdf"])
 
 
-@FAST_PASSWORDS
 @mock.patch("reports.views.timezone.localdate", return_value=TODAY)
-class EveryStatusOutputTests(OutputChecks, TestCase):
+class EveryStatusOutputTests(OutputChecks, EveryStatusTestCase):
     """The hand-built resolution: zero counts abound (no target is 'Đạt' at quarter
     III, 'Không đạt' appears only at IV), so each omission is exercised."""
-
-    @classmethod
-    def setUpTestData(cls):
-        cls.data = build_every_status()
-        cls.reader = user("dai-bieu", DELEGATE)
-
-    def setUp(self):
-        self.client.force_login(self.reader)
 
     def test_no_zero_count_and_no_space_before_percent_in_any_output(self, _today):
         for quarter in (1, 2, 3, 4):

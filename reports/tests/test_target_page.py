@@ -3,19 +3,17 @@ import re
 from decimal import Decimal
 from html import escape
 
-from django.contrib.auth.models import User
-from django.test import TestCase
 from django.urls import reverse
 
 from reports.comparison import build_report
-from targets.models import APPROVER, DELEGATE, Evidence, Figure, ReportingPeriod, Target
+from targets.models import APPROVER, Evidence, Figure, Target
 from targets.progress_load import load_resolution_progress, load_target_progress
 
 from .builders import (
-    FAST_PASSWORDS,
     OVERRIDE_REASON,
+    DemoTestCase,
+    EveryStatusTestCase,
     build_every_status,
-    load_demo,
     user,
 )
 from .helpers import json_script, scripts, text
@@ -29,17 +27,11 @@ def url(target, period=None):
     return f"{link}?ky={period.pk}" if period else link
 
 
-@FAST_PASSWORDS
-class DemoTargetPageTests(TestCase):
+class DemoTargetPageTests(DemoTestCase):
     @classmethod
     def setUpTestData(cls):
-        load_demo()
-        cls.delegate = User.objects.get(username="daibieu")
-        cls.periods = {p.quarter: p for p in ReportingPeriod.objects.filter(year=2025)}
+        super().setUpTestData()
         cls.grain = Target.objects.get(code="2a")
-
-    def setUp(self):
-        self.client.force_login(self.delegate)
 
     def test_it_shows_the_clause_the_figures_and_the_working_of_the_engine(self):
         response = self.client.get(url(self.grain))
@@ -155,12 +147,10 @@ class DemoTargetPageTests(TestCase):
         self.assertEqual(self.client.get(url(self.grain, other)).status_code, 404)
 
 
-@FAST_PASSWORDS
-class OverrideOnTargetPageTests(TestCase):
+class OverrideOnTargetPageTests(EveryStatusTestCase):
     @classmethod
     def setUpTestData(cls):
-        cls.data = build_every_status()
-        cls.delegate = user("dai-bieu", DELEGATE)
+        super().setUpTestData()
         cls.approver = user("phe-duyet", APPROVER)
         cls.q4 = cls.data["periods"][4]
         cls.behind = cls.data["targets"]["2b"]

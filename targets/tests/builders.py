@@ -47,20 +47,48 @@ KINDS = [
 LEAD_QUERIES = 4  # targets, figures, assessments, assignments
 
 
-def build_commune(name: str, **resolution) -> tuple[Resolution, dict]:
-    """A commune with its four 2025 quarters (Decree 09 windows, deadline 20 days
-    after) and one resolution adopted on 30/07/2025: (resolution, {quarter: period})."""
-    commune = Commune.objects.create(name=name, province="Lai Châu")
-    resolution = Resolution.objects.create(
+def add_resolution(commune: Commune, **fields) -> Resolution:
+    """A resolution of the commune's council adopted on 30/07/2025 for the rest of
+    the year; `fields` (number, title, session…) override."""
+    values = dict(
         commune=commune,
+        council=f"Hội đồng nhân dân xã {commune.name}",
         term="XXI",
+        session="Kỳ họp thứ nhất",
         adopted_on=datetime.date(Y, 7, 30),
         effective_on=datetime.date(Y, 7, 30),
         plan_year=Y,
         covers_from=datetime.date(Y, 7, 1),
         covers_to=datetime.date(Y, 12, 31),
-        **resolution,
     )
+    return Resolution.objects.create(**(values | fields))
+
+
+def add_target(indicator: Indicator, code: str, **fields) -> Target:
+    """A target of the indicator: at least 100 tấn, summed from the start of 2025;
+    `fields` (name, unit, target_value…) override."""
+    values = dict(
+        indicator=indicator,
+        code=code,
+        name=f"Chỉ tiêu {code}",
+        unit="tấn",
+        target_value=D(100),
+        comparison=AT_LEAST,
+        combine=SUM,
+        path=FROM_START,
+        window_start_year=Y,
+        window_end_year=Y,
+        clause=f"Điều khoản của chỉ tiêu {code}.",
+    )
+    return Target.objects.create(**(values | fields))
+
+
+def build_commune(name: str, **resolution) -> tuple[Resolution, dict]:
+    """A commune with its four 2025 quarters (Decree 09 windows, deadline 20 days
+    after) and one resolution adopted on 30/07/2025 (`add_resolution`):
+    (resolution, {quarter: period})."""
+    commune = Commune.objects.create(name=name, province="Lai Châu")
+    resolution = add_resolution(commune, **resolution)
     periods = {}
     for quarter in range(1, 5):
         data_from, data_to = decree_09_window(Y, quarter)
