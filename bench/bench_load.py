@@ -46,14 +46,14 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
 
 from support import (
     PASSWORD,
     ROOT,
+    Browser,
     bench_env,
+    csrf,
     free_port,
     manage,
     prepare,
@@ -145,61 +145,6 @@ class Portal:
 
 
 # --- the users ---------------------------------------------------------------------
-
-
-class Browser:
-    """One user's browser behind nginx: a keep-alive connection, cookies (secure ones
-    included: the real browser holds them over HTTPS), X-Forwarded-Proto: https."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.origin = f"https://127.0.0.1:{port}"
-        self.connection = None
-        self.cookies: dict[str, str] = {}
-        self.last_used = 0.0
-
-    def request(self, method: str, path: str, form: dict | None = None):
-        """(status, Location, body text); raises OSError or HTTPException when the
-        server does not answer."""
-        # gunicorn closes a connection idle for `keepalive` (5 s): like a browser,
-        # open a new one rather than write into a closing socket.
-        if self.connection is None or time.monotonic() - self.last_used > 4:
-            if self.connection is not None:
-                self.connection.close()
-            self.connection = http.client.HTTPConnection(
-                "127.0.0.1", self.port, timeout=60
-            )
-        headers = {
-            "X-Forwarded-Proto": "https",
-            "Referer": self.origin + path,
-            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
-        }
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Origin"] = self.origin
-        try:
-            self.connection.request(method, path, body=body, headers=headers)
-            response = self.connection.getresponse()
-            text = response.read().decode("utf-8", errors="replace")
-        except (OSError, http.client.HTTPException):
-            self.connection.close()
-            self.connection = None
-            raise
-        self.last_used = time.monotonic()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            for name, morsel in SimpleCookie(header).items():
-                if morsel["max-age"] == "0" or not morsel.value:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-        return response.status, response.headers.get("Location", ""), text
-
-
-def csrf(html: str) -> str | None:
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    return found[1] if found else None
 
 
 @dataclass

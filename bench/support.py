@@ -1,17 +1,22 @@
 """What every portal bench does before it measures: a throwaway settings module in
 a temporary folder, the environment a production-like server runs with, the
-database prepared (collectstatic, migrate, the resolution and the demo data), and
-gunicorn started on a free port."""
+database prepared (collectstatic, migrate, the resolution and the demo data),
+gunicorn started on a free port, and a browser to talk to it (also the two-server
+test's, targets/tests/test_two_servers.py)."""
 
 from __future__ import annotations
 
+import http.client
 import os
+import re
 import secrets
 import socket
 import subprocess
 import sys
 import time
+from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -96,3 +101,63 @@ def wait_for_port(port: int, seconds: float = 20) -> None:
             return
         except OSError:
             time.sleep(0.2)
+
+
+class Browser:
+    """One user's browser behind the TLS proxy: a keep-alive connection, cookies
+    (secure ones included: the real browser holds them over HTTPS),
+    X-Forwarded-Proto: https."""
+
+    def __init__(self, port: int, timeout: float = 60):
+        self.port = port
+        self.timeout = timeout
+        self.origin = f"https://127.0.0.1:{port}"
+        self.connection = None
+        self.cookies: dict[str, str] = {}
+        self.last_used = 0.0
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        """(status, Location, body text); raises OSError or HTTPException when the
+        server does not answer."""
+        # gunicorn closes a connection idle for `keepalive` (5 s): like a browser,
+        # open a new one rather than write into a closing socket.
+        if self.connection is None or time.monotonic() - self.last_used > 4:
+            self.close()
+            self.connection = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=self.timeout
+            )
+        headers = {
+            "X-Forwarded-Proto": "https",
+            "Referer": self.origin + path,
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+        }
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = self.origin
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            text = response.read().decode("utf-8", errors="replace")
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+        self.last_used = time.monotonic()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                if morsel["max-age"] == "0" or not morsel.value:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        return response.status, response.headers.get("Location", ""), text
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def csrf(html: str) -> str | None:
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    return found[1] if found else None

@@ -11,14 +11,11 @@ and one history row per acknowledged save. Once when the figures do not exist ye
 import http.client
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
 import time
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -27,12 +24,12 @@ from django.contrib.auth.models import User
 from django.contrib.staticfiles import finders
 from django.db import connection
 
+from bench.support import Browser, csrf, free_port, start_gunicorn
 from targets.models import Figure, ReportingPeriod, Target
 
 from .test_backup import PASSWORD, database_url, load_portal, manage_env
 
 BASE_DIR = Path(settings.BASE_DIR)
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 CLIENTS_PER_SERVER = 4
 ROUNDS = 4
 
@@ -46,67 +43,14 @@ pytestmark = [
 ]
 
 
-class Browser:
-    """A browser behind the TLS proxy: keep-alive connection, cookies (the secure ones
-    too, as the proxy's client sends them over HTTPS), X-Forwarded-Proto: https."""
-
-    def __init__(self, port: int):
-        self.origin = f"https://127.0.0.1:{port}"
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookies: dict[str, str] = {}
-        self.last_used = time.monotonic()
-
-    def request(self, method: str, path: str, form: dict | None = None):
-        # gunicorn closes a connection idle for `keepalive` (5 s); like a browser,
-        # open a new one rather than send into a closing socket.
-        if time.monotonic() - self.last_used > 4:
-            self.connection.close()
-        headers = {
-            "X-Forwarded-Proto": "https",
-            "Referer": self.origin + path,
-            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
-        }
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Origin"] = self.origin
-        self.connection.request(method, path, body=body, headers=headers)
-        response = self.connection.getresponse()
-        text = response.read().decode()
-        self.last_used = time.monotonic()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            for name, morsel in SimpleCookie(header).items():
-                if morsel["max-age"] == "0" or not morsel.value:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-        return response.status, response.headers.get("Location", ""), text
-
-    def csrf(self, html: str) -> str:
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
-
-    def login(self, username: str, password: str = PASSWORD) -> None:
-        _, _, page = self.request("GET", "/accounts/login/")
-        status, _, _ = self.request(
-            "POST",
-            "/accounts/login/",
-            {
-                "csrfmiddlewaretoken": self.csrf(page),
-                "username": username,
-                "password": password,
-            },
-        )
-        assert status == 302, f"login as {username} failed with {status}"
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def log_in(browser: Browser, username: str, password: str = PASSWORD) -> None:
+    _, _, page = browser.request("GET", "/accounts/login/")
+    status, _, _ = browser.request(
+        "POST",
+        "/accounts/login/",
+        {"csrfmiddlewaretoken": csrf(page), "username": username, "password": password},
+    )
+    assert status == 302, f"login as {username} failed with {status}"
 
 
 def static_manifest_is_current() -> bool:
@@ -128,13 +72,7 @@ def start_servers(env: dict, log_dir: Path, count: int = 2):
     for n in range(count):
         port = free_port()
         log = open(log_dir / f"gunicorn-{n}.log", "w")
-        process = subprocess.Popen(
-            [str(GUNICORN), "-c", "gunicorn.conf.py", "khoenon.wsgi"],
-            cwd=BASE_DIR,
-            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_gunicorn(env, port, log)
         servers.append((port, process, log))
     deadline = time.monotonic() + 60
     for port, process, log in servers:
@@ -211,7 +149,7 @@ def portal(servers):
     targets = [Target.objects.get(code="2a"), Target.objects.get(code="10b")]
     browsers = [Browser(port) for port in ports for _ in range(CLIENTS_PER_SERVER)]
     # Each browser its own session; logging in (password hashing) in parallel.
-    logins = [threading.Thread(target=b.login, args=("kinhte",)) for b in browsers]
+    logins = [threading.Thread(target=log_in, args=(b, "kinhte")) for b in browsers]
     for thread in logins:
         thread.start()
     for thread in logins:
@@ -224,7 +162,7 @@ def portal(servers):
 
 def entry_form(page: str, browser: Browser, targets, values: dict, note: str):
     """The entry form as the page left it, with new values for `targets`."""
-    form = {"csrfmiddlewaretoken": browser.csrf(page), "action": "save"}
+    form = {"csrfmiddlewaretoken": csrf(page), "action": "save"}
     versions = {}
     for target in targets:
         versions[target.pk] = int(
