@@ -2,16 +2,17 @@
 sent before the deadline, the approver what waits or is overdue, once a day."""
 
 import datetime
+from decimal import Decimal
 from io import StringIO
 from unittest import mock
 
 from django.contrib.auth.models import User
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
 from targets.models import Figure, Reminder, ReportingPeriod, WorkflowState
-from targets.reminders import clerk_notice, send_reminders
+from targets.reminders import approver_notice, clerk_notice, send_reminders
 
 from .base import EntryTestCase
 
@@ -134,3 +135,101 @@ class ReminderTests(EntryTestCase):
         response = client.get(f"/duyet/{self.q4.pk}/")
         self.assertContains(response, "Việc còn phải làm")
         self.assertContains(response, "7b. Số lao động được giải quyết việc làm")
+
+    def day(self, days_before_deadline: int) -> datetime.date:
+        return self.deadline - datetime.timedelta(days=days_before_deadline)
+
+    def test_the_subject_counts_down_to_the_deadline_day(self):
+        deadline = self.deadline.strftime("%d/%m/%Y")
+        cases = {
+            3: f"hạn nhập {deadline} (còn 3 ngày)",
+            1: f"hạn nhập {deadline} (còn 1 ngày, hết hạn ngày mai)",
+            0: f"hạn nhập {deadline} (hết hạn hôm nay)",
+        }
+        for before, words in cases.items():
+            with self.subTest(days_before=before):
+                self.run_command(self.day(before))
+                self.assertIn(words, self.to("kinhte")[-1].subject)
+
+    def test_after_the_deadline_the_approver_reads_how_many_days_it_is_overdue(self):
+        self.run_command(self.day(-2))
+        deadline = self.deadline.strftime("%d/%m/%Y")
+        (message,) = self.to("pheduyet")
+        overdue = f"Quý IV/2025, đã quá hạn nhập {deadline} (2 ngày)."
+        self.assertIn(overdue, message.body)
+        self.assertIn("mục chờ phê duyệt, ", message.subject)
+
+    def test_a_returned_figure_is_asked_for_again_with_its_value_and_the_reason(self):
+        Figure.objects.bulk_create(
+            [
+                Figure(
+                    target=self.grain,
+                    period=self.q4,
+                    value=Decimal("1234.5"),
+                    state=WorkflowState.RETURNED,
+                    state_reason="Thiếu biên bản nghiệm thu.",
+                )
+            ]
+        )
+        self.run_command(self.day(3))
+        (message,) = self.to("kinhte")
+        self.assertIn(
+            "  - 2a. Tổng sản lượng lương thực có hạt (Phòng Kinh tế): bị trả lại, "
+            "chưa gửi lại, số liệu 1.234,5. Lý do trả lại: Thiếu biên bản nghiệm "
+            "thu.",
+            message.body,
+        )
+
+    def test_a_draft_is_asked_for_as_saved_but_not_sent(self):
+        Figure.objects.bulk_create(
+            [Figure(target=self.grain, period=self.q4, value=Decimal("900"))]
+        )
+        self.run_command(self.day(3))
+        (message,) = self.to("kinhte")
+        self.assertIn(
+            "(Phòng Kinh tế): mới lưu nháp, chưa gửi duyệt, số liệu 900", message.body
+        )
+
+    def test_the_clerk_is_asked_for_the_solutions_their_body_leads(self):
+        self.run_command(self.day(3))
+        (message,) = self.to("kinhte")
+        self.assertIn(f"Giải pháp 1: {self.task_a.summary}", message.body)
+        self.assertNotIn("Nhiệm vụ 1:", message.body)  # led by the office
+        self.assertTrue(message.body.startswith("Kính gửi Cán bộ Phòng Kinh tế,\n"))
+        self.assertIn("Xin đừng trả lời thư này", message.body)
+
+    def test_an_inactive_clerk_and_a_delegate_hear_nothing(self):
+        User.objects.filter(username="vanhoa").update(is_active=False)
+        self.run_command(self.day(3))
+        self.assertEqual(self.to("vanhoa"), [])
+        self.assertEqual(self.to("daibieu"), [])
+        self.assertEqual(
+            {m.to[0].split("@")[0] for m in mail.outbox}, {"kinhte", "pheduyet"}
+        )
+
+    def test_a_quarter_closed_before_its_deadline_is_no_longer_asked_for(self):
+        ReportingPeriod.objects.filter(pk=self.q4.pk).update(state="closed")
+        self.assertEqual(clerk_notice(self.clerk, self.day(3)), [])
+        self.assertEqual(approver_notice(self.day(3)), [])
+
+    def test_the_command_takes_the_iso_date_and_refuses_another_form(self):
+        out = StringIO()
+        call_command("send_reminders", "--date", self.day(3).isoformat(), stdout=out)
+        self.assertIn(f"Thư nhắc ngày {self.day(3):%d/%m/%Y}: đã gửi 3", out.getvalue())
+        with self.assertRaisesMessage(
+            CommandError, "Ngày “31-12-2025” không đúng dạng dd/mm/yyyy"
+        ):
+            call_command("send_reminders", "--date", "31-12-2025", stdout=StringIO())
+
+    def test_the_command_fails_naming_whom_the_mail_server_refused(self):
+        with (
+            mock.patch(
+                "targets.reminders.send_mail", side_effect=ConnectionRefusedError
+            ),
+            self.assertRaisesMessage(
+                CommandError,
+                "Máy chủ thư từ chối hoặc không kết nối được khi gửi cho: kinhte, "
+                "pheduyet, vanhoa.",
+            ),
+        ):
+            self.run_command(self.day(3))
