@@ -7,7 +7,10 @@ separate process, and then every table of the two databases is compared: row cou
 and a checksum of all rows, for the domain, the history, auth, axes, sessions and
 django_migrations alike."""
 
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -26,7 +29,7 @@ from django.test import Client
 from django.utils import timezone
 
 from targets import evidence
-from targets.backup_checks import database_digests, sequence_values
+from targets.backup_checks import database_digests, digest_differences, sequence_values
 from targets.loaders import demo_load, resolution_load
 from targets.models import (
     Figure,
@@ -271,3 +274,168 @@ def test_a_failed_backup_exits_non_zero_with_a_vietnamese_message(tmp_path):
     assert "Sao lưu KHÔNG thành công" in result.stderr
     assert "Không tạo được thư mục sao lưu" in result.stderr
     assert not list(tmp_path.glob("**/database.*"))
+
+
+# --- what a backup is refused for, before anything is written --------------------
+
+
+@pytest.fixture
+def taken(tmp_path, settings):
+    """A backup of the resolution with one evidence file, then an empty database
+    and an empty media folder, as a restore wants them."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    stored = tmp_path / "media" / "evidence" / "1" / "a1b2"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(PDF)
+    resolution_load(RESOLUTION_FILE)
+    call_command("backup", str(tmp_path / "b"), stdout=StringIO())
+    shutil.rmtree(tmp_path / "media")
+    call_command("flush", "--no-input", verbosity=0)
+    return tmp_path / "b"
+
+
+def restore_refusal(path) -> str:
+    with pytest.raises(CommandError) as refused:
+        call_command("restore", str(path), stdout=StringIO())
+    message = str(refused.value)
+    assert message.startswith("Khôi phục KHÔNG thành công. ")
+    return message
+
+
+def edit_manifest(path, change) -> None:
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    change(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_backup_into_a_folder_is_a_new_dated_backup_only_its_owner_reads(
+    tmp_path, settings
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "minh-chung.pdf").write_bytes(b"x" * 1536)
+    resolution_load(RESOLUTION_FILE)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    out = StringIO()
+    call_command("backup", str(folder), stdout=out)
+    (made,) = folder.iterdir()
+    assert re.fullmatch(r"khoenon-\d{8}-\d{6}", made.name), made.name
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"Đã sao lưu vào {made}"
+    assert re.fullmatch(
+        r"  Thời điểm sao lưu: \d\d:\d\d:\d\d \d\d/\d\d/\d{4}", lines[1]
+    )
+    assert "bảng, " in lines[2] and " dòng" in lines[2]
+    assert lines[3] == "  Tệp minh chứng: media.tar.gz, 1 tệp, 1,5 KB"
+    assert re.fullmatch(r"  Mất \d+,\d giây\.", lines[4])
+    assert lines[5].endswith(f"python manage.py restore {made}")
+    assert made.stat().st_mode & 0o777 == 0o700
+    assert {p.stat().st_mode & 0o777 for p in made.iterdir()} == {0o600}
+
+
+def test_a_backup_never_writes_over_an_earlier_one(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("backup", str(tmp_path / "b"), stdout=StringIO())
+    before = (tmp_path / "b" / "manifest.json").read_bytes()
+    with pytest.raises(CommandError, match="đã tồn tại. Chọn tên khác"):
+        call_command("backup", str(tmp_path / "b"), stdout=StringIO())
+    assert (tmp_path / "b" / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # no half-made copy
+
+
+def test_restore_names_a_folder_that_is_no_backup(tmp_path, taken):
+    (tmp_path / "empty").mkdir()
+    message = restore_refusal(tmp_path / "empty")
+    assert "Không thấy manifest.json" in message
+    assert "backups/khoenon-20251129-020000" in message
+
+
+OTHER = {"sqlite": "postgresql", "postgresql": "sqlite"}
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (
+            lambda b: (b / "manifest.json").write_text("{"),
+            r"Không đọc được \S+/manifest\.json \(",
+        ),
+        (
+            lambda b: edit_manifest(b, lambda m: m.update(format=2)),
+            "Bản sao lưu ở định dạng 2 mà phiên bản này không đọc được",
+        ),
+        (
+            lambda b: edit_manifest(b, lambda m: m.update(engine=OTHER[m["engine"]])),
+            "Bản sao lưu này của (SQLite|PostgreSQL), còn cơ sở dữ liệu đang cấu hình",
+        ),
+        (
+            lambda b: next(b.glob("database.*")).unlink(),
+            r"Thiếu tệp \S+/database\.(sqlite3|dump): bản sao lưu không đầy đủ",
+        ),
+        (
+            lambda b: (b / "media.tar.gz").unlink(),
+            r"media\.tar\.gz: bản sao lưu không đầy đủ",
+        ),
+        (
+            lambda b: (b / "media.tar.gz").write_bytes(b"not a gzip archive"),
+            r"Không đọc được media\.tar\.gz",
+        ),
+        (
+            lambda b: edit_manifest(
+                b,
+                lambda m: m["media"]["files"].update(
+                    {"evidence/2/c3": {"size": 1, "sha256": "0" * 64}}
+                ),
+            ),
+            r"media\.tar\.gz không khớp danh sách tệp trong manifest\.json",
+        ),
+    ],
+    ids=[
+        "manifest-unreadable",
+        "another-format",
+        "another-engine",
+        "database-missing",
+        "media-missing",
+        "media-damaged",
+        "media-list-differs",
+    ],
+)
+def test_restore_refuses_a_backup_that_is_not_whole_and_writes_nothing(
+    taken, settings, damage, words
+):
+    damage(taken)
+    message = restore_refusal(taken)
+    assert re.search(words, message), message
+    assert not Target.objects.exists()
+    assert not Path(settings.MEDIA_ROOT).exists()
+
+
+def test_restore_refuses_to_replace_an_evidence_file_that_differs(taken, settings):
+    stored = Path(settings.MEDIA_ROOT) / "evidence" / "1" / "a1b2"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"another file")
+    message = restore_refusal(taken)
+    assert "đã có 1 tệp khác với bản sao lưu (ví dụ evidence/1/a1b2)" in message
+    assert stored.read_bytes() == b"another file"
+    assert not Target.objects.exists()
+
+
+def test_the_restore_check_names_each_table_that_differs():
+    expected = {
+        "a": {"rows": 2, "sha256": "x"},
+        "b": {"rows": 1, "sha256": "y"},
+        "c": {"rows": 1, "sha256": "z"},
+    }
+    actual = {
+        "a": {"rows": 1, "sha256": "x"},
+        "b": {"rows": 1, "sha256": "other"},
+        "d": {"rows": 0, "sha256": "w"},
+    }
+    assert digest_differences(expected, actual) == [
+        "bảng a: 2 dòng khi sao lưu, 1 dòng sau khi khôi phục",
+        "bảng b: cùng 1 dòng nhưng nội dung khác",
+        "thiếu bảng c",
+        "thừa bảng d",
+    ]
+    assert digest_differences(expected, expected) == []
