@@ -25,14 +25,13 @@ from targets.models import (
     Resolution,
     ResponsibleBody,
     Role,
-    Target,
     Task,
     TaskKind,
     TaskStatus,
     TaskUpdate,
     Verdict,
 )
-from targets.tests.builders import build_commune
+from targets.tests.builders import add_target, build_commune
 
 D = Decimal
 Y = 2025
@@ -145,9 +144,9 @@ def build_every_status(name: str = "Thử nghiệm") -> dict:
     for order, (code, number, comparison, combine, path, value, figures) in enumerate(
         EVERY_STATUS
     ):
-        target = Target.objects.create(
-            indicator=indicators[number],
-            code=code,
+        target = add_target(
+            indicators[number],
+            code,
             order=order,
             name=f"Chỉ tiêu {code} thử nghiệm",
             unit="%" if comparison in ("at_most", "maintain") else "tấn",
@@ -155,9 +154,6 @@ def build_every_status(name: str = "Thử nghiệm") -> dict:
             comparison=comparison,
             combine=combine,
             path=path,
-            window_start_year=Y,
-            window_end_year=Y,
-            clause=f"Điều khoản của chỉ tiêu {code}.",
         )
         targets[code] = target
         Assignment.objects.create(target=target, body=bodies[LEADS[code]], role="lead")
