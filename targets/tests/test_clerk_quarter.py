@@ -264,6 +264,27 @@ class SubmitConfirmationTests(EntryTestCase):
         self.assertEqual(int(first), self.forest.pk)
         self.assertContains(self.client.get(self.entry_url()), "mục bị trả lại")
 
+    def test_asking_to_send_with_nothing_new_says_so_on_the_entry_page(self):
+        response = self.client.get(f"{self.entry_url()}?gui=1", follow=True)
+        self.assertTemplateUsed(response, "targets/entry.html")
+        self.assertContains(response, "Không có số liệu nào mới để gửi duyệt.")
+
+    def test_asking_to_send_what_still_lacks_an_explanation_lists_it_first(self):
+        # Forest cover 39 at year end misses 40,64: sending needs the reason.
+        self.save(self.row(self.forest, "39"))
+        response = self.client.get(f"{self.entry_url()}?gui=1")
+        self.assertTemplateUsed(response, "targets/entry.html")
+        self.assertContains(
+            response, "Chưa gửi duyệt: có mục cần bổ sung trước khi gửi"
+        )
+        self.assertContains(response, f'href="#row-{self.forest.pk}"')
+        self.assertEqual(self.figure(self.forest).state, WorkflowState.DRAFT)
+
+    def test_a_closed_quarter_shows_its_page_not_the_confirmation(self):
+        response = self.client.get(f"{self.entry_url(self.q3)}?gui=1")
+        self.assertTemplateUsed(response, "targets/entry.html")
+        self.assertNotContains(response, "Không có số liệu nào mới")
+
 
 @override_settings(MEDIA_ROOT="/tmp/khoenon-test-media")
 class EvidenceInTheSameSaveTests(EntryTestCase):
@@ -342,3 +363,68 @@ class EvidenceInTheSameSaveTests(EntryTestCase):
         )
         self.assertRedirects(response, f"/so-lieu/{figure.pk}/minh-chung/")
         self.assertFalse(Evidence.objects.exists())
+
+    def test_a_file_without_a_value_is_not_kept_and_asks_for_the_value(self):
+        response = self.post(
+            {
+                **self.row(self.grain, ""),
+                f"e-{self.grain.pk}": SimpleUploadedFile("a.pdf", PDF),
+            }
+        )
+        self.assertContains(
+            response,
+            "Nhập số liệu của quý trước khi đính kèm minh chứng (tệp chưa được lưu).",
+        )
+        self.assertFalse(Evidence.objects.exists())
+
+    def test_a_file_for_a_figure_already_sent_is_refused_on_its_row(self):
+        figure = self.submit_grain()
+        response = self.post(
+            {
+                **self.row(self.grain, "1000", version=figure.version),
+                f"e-{self.grain.pk}": SimpleUploadedFile("a.pdf", PDF),
+            }
+        )
+        self.assertContains(
+            response,
+            "Số liệu đã gửi duyệt hoặc đã phê duyệt: không đính kèm thêm được.",
+        )
+        self.assertFalse(Evidence.objects.exists())
+
+    def test_a_file_for_a_target_not_on_the_page_is_a_404(self):
+        response = self.post(
+            {
+                **self.row(self.grain, "1000"),
+                f"e-{self.jobs.pk}": SimpleUploadedFile("a.pdf", PDF),
+            }
+        )
+        self.assertEqual(response.status_code, 404)
+        self.assertIsNone(self.figure(self.grain))
+
+    def test_removing_a_file_someone_already_removed_asks_to_reload(self):
+        response = self.post({**self.row(self.grain, "1000"), "rm-999999": "1"})
+        self.assertContains(response, "Có minh chứng không còn tồn tại; tải lại trang.")
+        self.assertIsNone(self.figure(self.grain))
+
+    def test_removing_a_file_of_a_figure_already_sent_is_refused_on_its_row(self):
+        self.post(
+            {
+                **self.row(self.grain, "1000"),
+                f"e-{self.grain.pk}": SimpleUploadedFile("a.pdf", PDF),
+            },
+            "submit",
+        )
+        figure = self.figure(self.grain)
+        item = figure.evidence.get()
+        response = self.post(
+            {
+                **self.row(self.grain, "1000", version=figure.version),
+                f"rm-{item.pk}": "1",
+            }
+        )
+        self.assertContains(
+            response,
+            "Minh chứng “a.pdf” thuộc số liệu đã gửi duyệt hoặc đã phê duyệt: "
+            "không xóa được.",
+        )
+        self.assertTrue(Evidence.objects.filter(pk=item.pk).exists())

@@ -8,7 +8,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from targets.models import Figure, PeriodState, Target, WorkflowState
+from targets.models import (
+    Figure,
+    PeriodState,
+    ReportingPeriod,
+    Target,
+    WorkflowState,
+)
 from targets.periods import MissingFigures, period_set_state
 from targets.reminders import missing_figures, outstanding
 
@@ -151,6 +157,26 @@ class ReviewPageTests(ReviewTestCase):
         self.assertContains(response, "Việc còn phải làm")
         self.assertContains(response, "mục đã gửi, đang chờ phê duyệt")
 
+    def test_the_list_of_quarters_counts_what_waits_in_each(self):
+        self.submit(self.grain)
+        response = self.approver_client.get("/duyet/")
+        html = re.sub(r"\s+", " ", response.content.decode())
+        q4 = re.search(
+            rf'href="/duyet/{self.q4.pk}/">Quý IV/2025</a></td>'
+            r'<td>(.*?)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>',
+            html,
+        )
+        self.assertEqual(q4.groups(), ("Đang mở", str(len(self.submitted())), "0"))
+        self.assertIn(f'href="/duyet/{self.q3.pk}/">Quý III/2025</a>', html)
+        self.assertContains(response, "Việc còn phải làm")
+
+    def test_only_approvers_have_a_review_page(self):
+        for user in (self.clerk, self.delegate):
+            with self.subTest(user=user.username):
+                self.client.force_login(user)
+                self.assertEqual(self.client.get("/duyet/").status_code, 404)
+                self.assertEqual(self.client.get(self.review_url()).status_code, 404)
+
 
 class ReviewActionTests(ReviewTestCase):
     def press(self, action, figure, reason=None, ticked=None):
@@ -233,6 +259,30 @@ class ClosingTests(ReviewTestCase):
         self.assertContains(response, "2a – Phòng Kinh tế (chưa nhập)")
         self.assertContains(response, "7b – Phòng Văn hóa - Xã hội (đã gửi, chờ phê")
         self.assertContains(response, "Vẫn khóa sổ dù còn thiếu số liệu")
+
+    def test_closing_or_reopening_without_a_reason_changes_nothing_and_says_why(self):
+        for state, user in (("closed", self.approver), ("open", self.admin)):
+            with self.subTest(state=state):
+                response = self.page_state({"state": state, "reason": "  "}, user)
+                self.assertContains(response, "Khóa sổ hoặc mở lại kỳ phải nêu lý do")
+                self.q4.refresh_from_db()
+                self.assertEqual(self.q4.state, PeriodState.OPEN)
+
+    def test_only_the_administrator_reopens_and_no_clerk_closes(self):
+        ReportingPeriod.objects.filter(pk=self.q4.pk).update(state=PeriodState.CLOSED)
+        cases = [
+            ({"state": "open", "reason": "Mở lại."}, self.approver),
+            ({"state": "closed", "reason": "Khóa."}, self.clerk),
+            ({"state": "archived", "reason": "Khác."}, self.admin),
+        ]
+        for data, user in cases:
+            with self.subTest(state=data["state"], user=user.username):
+                client = Client()
+                client.force_login(user)
+                response = client.post(f"/ky/{self.q4.pk}/trang-thai/", data)
+                self.assertEqual(response.status_code, 404)
+        self.q4.refresh_from_db()
+        self.assertEqual(self.q4.state, PeriodState.CLOSED)
 
     def test_the_close_message_names_the_new_state(self):
         response = self.close(confirm_missing="1")
