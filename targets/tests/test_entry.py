@@ -3,10 +3,12 @@
 import datetime
 from decimal import Decimal
 
+from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 
 from targets.models import (
+    CLERK,
     Figure,
     PeriodState,
     ReportingPeriod,
@@ -153,8 +155,43 @@ class DraftAndSubmitTests(EntryTestCase):
         self.save(self.row(self.grain, "1000"), action="submit", user=self.clerk)
         version = self.figure(self.grain).version
         response = self.save(self.row(self.grain, "2000", version=version))
-        self.assertEqual(response.status_code, 200)
+        self.assertContains(
+            response,
+            "Số liệu đã gửi duyệt; chờ phê duyệt hoặc trả lại rồi mới sửa được.",
+        )
         self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
+
+    def test_emptying_a_saved_value_is_refused_and_the_value_stays(self):
+        self.save(self.row(self.grain, "1000"), user=self.clerk)
+        version = self.figure(self.grain).version
+        response = self.save(self.row(self.grain, "", version=version))
+        self.assertContains(
+            response,
+            "Không được để trống số liệu đã nhập. Nếu số liệu sai, hãy nhập số đúng.",
+        )
+        self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
+
+    def test_a_task_update_cannot_be_emptied_nor_changed_once_sent(self):
+        def task(status, version, action="save"):
+            data = {
+                f"ts-{self.task_a.pk}": status,
+                f"tn-{self.task_a.pk}": "",
+                f"tver-{self.task_a.pk}": str(version),
+            }
+            return self.save(data, action=action, user=self.clerk)
+
+        task("in_progress", 0)
+        update = TaskUpdate.objects.get(task=self.task_a, period=self.q4)
+        self.assertContains(task("", update.version), "Chọn tình hình thực hiện.")
+        task("in_progress", update.version, action="submit")
+        update.refresh_from_db()
+        self.assertEqual(update.state, WorkflowState.SUBMITTED)
+        self.assertContains(
+            task("done", update.version),
+            "Đã gửi duyệt; chờ phê duyệt hoặc trả lại rồi mới sửa được.",
+        )
+        update.refresh_from_db()
+        self.assertEqual(update.status, "in_progress")
 
     def test_a_delayed_task_needs_a_narrative(self):
         data = {
@@ -380,3 +417,42 @@ class CsrfTests(EntryTestCase):
             client.force_login(user)
             with self.subTest(url=url):
                 self.assertEqual(client.post(url, {"action": "save"}).status_code, 403)
+
+
+class EntryLandingTests(EntryTestCase):
+    """Where /nhap-so-lieu/ and a clerk's login lead: the latest quarter open for
+    entry, else the latest quarter; a clerk with nothing to enter is told whom to
+    ask."""
+
+    def landing(self, username):
+        response = Client().post(
+            "/accounts/login/",
+            {"username": username, "password": "khoenon-demo-2025"},
+        )
+        self.assertEqual(response.status_code, 302)
+        return response["Location"]
+
+    def test_an_open_quarter_wins_over_a_later_closed_one(self):
+        ReportingPeriod.objects.filter(pk=self.q4.pk).update(state=PeriodState.CLOSED)
+        ReportingPeriod.objects.filter(pk=self.q3.pk).update(
+            state=PeriodState.OPEN, deadline=timezone.localdate()
+        )
+        self.client.force_login(self.clerk)
+        self.assertRedirects(self.client.get("/nhap-so-lieu/"), self.entry_url(self.q3))
+        self.assertEqual(self.landing("kinhte"), self.entry_url(self.q3))
+
+    def test_with_no_quarter_open_the_clerk_is_sent_to_the_latest(self):
+        ReportingPeriod.objects.update(state=PeriodState.CLOSED)
+        self.client.force_login(self.clerk)
+        self.assertRedirects(self.client.get("/nhap-so-lieu/"), self.entry_url())
+        self.assertEqual(self.landing("kinhte"), self.entry_url())
+
+    def test_a_clerk_leading_nothing_is_told_whom_to_ask(self):
+        newcomer = User.objects.create_user("moi", password="khoenon-demo-2025")
+        newcomer.groups.add(Group.objects.get(name=CLERK))
+        self.client.force_login(newcomer)
+        response = self.client.get("/nhap-so-lieu/")
+        self.assertContains(response, "chưa được giao chủ trì chỉ tiêu nào")
+        self.assertContains(response, "Liên hệ quản trị hệ thống")
+        self.assertEqual(self.landing("moi"), "/nhap-so-lieu/")
+        self.assertEqual(self.client.get(self.entry_url()).status_code, 404)
