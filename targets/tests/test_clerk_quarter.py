@@ -294,12 +294,21 @@ class EvidenceInTheSameSaveTests(EntryTestCase):
     def post(self, data, action="save"):
         return self.client.post(self.entry_url(), {**data, "action": action})
 
-    def test_a_file_attached_with_the_value_is_saved_with_it(self):
+    def post_file(self, value, name="a.pdf", content=PDF, version=0, action="save"):
+        """The grain's row with a file chosen in its evidence input."""
         data = {
-            **self.row(self.grain, "1000"),
-            f"e-{self.grain.pk}": SimpleUploadedFile("bien-ban.pdf", PDF),
+            **self.row(self.grain, value, version=version),
+            f"e-{self.grain.pk}": SimpleUploadedFile(name, content),
         }
-        response = self.post(data)
+        return self.post(data, action)
+
+    def post_removal(self, item, version):
+        """The grain's row as saved, with `item` ticked for removal."""
+        data = {**self.row(self.grain, "1000", version=version), f"rm-{item.pk}": "1"}
+        return self.post(data)
+
+    def test_a_file_attached_with_the_value_is_saved_with_it(self):
+        response = self.post_file("1000", "bien-ban.pdf")
         self.assertRedirects(response, self.entry_url())
         figure = self.figure(self.grain)
         self.assertEqual(
@@ -308,40 +317,20 @@ class EvidenceInTheSameSaveTests(EntryTestCase):
         )
 
     def test_a_bad_file_refuses_the_whole_save(self):
-        data = {
-            **self.row(self.grain, "1000"),
-            f"e-{self.grain.pk}": SimpleUploadedFile("x.pdf", b"hello"),
-        }
-        response = self.post(data)
+        response = self.post_file("1000", "x.pdf", b"hello")
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "Chỉ nhận tệp PDF")
         self.assertIsNone(self.figure(self.grain))
 
     def test_evidence_is_removable_until_the_figure_is_sent(self):
-        self.post(
-            {
-                **self.row(self.grain, "1000"),
-                f"e-{self.grain.pk}": SimpleUploadedFile("a.pdf", PDF),
-            }
-        )
+        self.post_file("1000")
         figure = self.figure(self.grain)
         item = figure.evidence.get()
-        response = self.post(
-            {
-                **self.row(self.grain, "1000", version=figure.version),
-                f"rm-{item.pk}": "1",
-            }
-        )
+        response = self.post_removal(item, figure.version)
         self.assertRedirects(response, self.entry_url())
         self.assertFalse(Evidence.objects.exists())
         # Once sent, the file stays.
-        self.post(
-            {
-                **self.row(self.grain, "1000", version=figure.version),
-                f"e-{self.grain.pk}": SimpleUploadedFile("b.pdf", PDF),
-            },
-            "submit",
-        )
+        self.post_file("1000", "b.pdf", version=figure.version, action="submit")
         item = Evidence.objects.get()
         response = self.client.post(
             f"/so-lieu/{figure.pk}/minh-chung/", {"remove": str(item.pk)}
@@ -350,12 +339,7 @@ class EvidenceInTheSameSaveTests(EntryTestCase):
         self.assertTrue(Evidence.objects.exists())
 
     def test_the_evidence_page_removes_a_draft_file(self):
-        self.post(
-            {
-                **self.row(self.grain, "1000"),
-                f"e-{self.grain.pk}": SimpleUploadedFile("a.pdf", PDF),
-            }
-        )
+        self.post_file("1000")
         figure = self.figure(self.grain)
         item = figure.evidence.get()
         response = self.client.post(
@@ -365,12 +349,7 @@ class EvidenceInTheSameSaveTests(EntryTestCase):
         self.assertFalse(Evidence.objects.exists())
 
     def test_a_file_without_a_value_is_not_kept_and_asks_for_the_value(self):
-        response = self.post(
-            {
-                **self.row(self.grain, ""),
-                f"e-{self.grain.pk}": SimpleUploadedFile("a.pdf", PDF),
-            }
-        )
+        response = self.post_file("")
         self.assertContains(
             response,
             "Nhập số liệu của quý trước khi đính kèm minh chứng (tệp chưa được lưu).",
@@ -379,12 +358,7 @@ class EvidenceInTheSameSaveTests(EntryTestCase):
 
     def test_a_file_for_a_figure_already_sent_is_refused_on_its_row(self):
         figure = self.submit_grain()
-        response = self.post(
-            {
-                **self.row(self.grain, "1000", version=figure.version),
-                f"e-{self.grain.pk}": SimpleUploadedFile("a.pdf", PDF),
-            }
-        )
+        response = self.post_file("1000", version=figure.version)
         self.assertContains(
             response,
             "Số liệu đã gửi duyệt hoặc đã phê duyệt: không đính kèm thêm được.",
@@ -407,21 +381,10 @@ class EvidenceInTheSameSaveTests(EntryTestCase):
         self.assertIsNone(self.figure(self.grain))
 
     def test_removing_a_file_of_a_figure_already_sent_is_refused_on_its_row(self):
-        self.post(
-            {
-                **self.row(self.grain, "1000"),
-                f"e-{self.grain.pk}": SimpleUploadedFile("a.pdf", PDF),
-            },
-            "submit",
-        )
+        self.post_file("1000", action="submit")
         figure = self.figure(self.grain)
         item = figure.evidence.get()
-        response = self.post(
-            {
-                **self.row(self.grain, "1000", version=figure.version),
-                f"rm-{item.pk}": "1",
-            }
-        )
+        response = self.post_removal(item, figure.version)
         self.assertContains(
             response,
             "Minh chứng “a.pdf” thuộc số liệu đã gửi duyệt hoặc đã phê duyệt: "

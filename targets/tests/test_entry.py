@@ -151,25 +151,31 @@ class DraftAndSubmitTests(EntryTestCase):
             reasons, ["Trang nhập số liệu – lưu nháp", "Trang nhập số liệu – gửi duyệt"]
         )
 
-    def test_a_submitted_figure_cannot_be_changed_by_the_clerk(self):
-        self.save(self.row(self.grain, "1000"), action="submit", user=self.clerk)
-        version = self.figure(self.grain).version
-        response = self.save(self.row(self.grain, "2000", version=version))
-        self.assertContains(
-            response,
-            "Số liệu đã gửi duyệt; chờ phê duyệt hoặc trả lại rồi mới sửa được.",
-        )
-        self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
-
-    def test_emptying_a_saved_value_is_refused_and_the_value_stays(self):
-        self.save(self.row(self.grain, "1000"), user=self.clerk)
-        version = self.figure(self.grain).version
-        response = self.save(self.row(self.grain, "", version=version))
-        self.assertContains(
-            response,
-            "Không được để trống số liệu đã nhập. Nếu số liệu sai, hãy nhập số đúng.",
-        )
-        self.assertEqual(self.figure(self.grain).value, Decimal("1000"))
+    def test_a_sent_figure_cannot_be_changed_nor_a_saved_one_emptied(self):
+        cases = [
+            (
+                self.grain,
+                "submit",
+                "1000",
+                "2000",
+                "Số liệu đã gửi duyệt; chờ phê duyệt hoặc trả lại rồi mới sửa được.",
+            ),
+            (
+                self.forest,
+                "save",
+                "40,7",
+                "",
+                "Không được để trống số liệu đã nhập. Nếu số liệu sai, hãy nhập số "
+                "đúng.",
+            ),
+        ]
+        for target, action, saved, typed, refusal in cases:
+            with self.subTest(action=action, typed=typed):
+                self.save(self.row(target, saved), action=action, user=self.clerk)
+                figure = self.figure(target)
+                response = self.save(self.row(target, typed, version=figure.version))
+                self.assertContains(response, refusal)
+                self.assertEqual(self.figure(target).value, figure.value)
 
     def test_a_task_update_cannot_be_emptied_nor_changed_once_sent(self):
         def task(status, version, action="save"):
