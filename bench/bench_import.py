@@ -46,53 +46,20 @@ def setup_django(folder: Path) -> None:
 def bench_targets(commune, number, title, session, years, count, code, name):
     """A resolution of `commune` covering `years` with one indicator and `count`
     sum targets (code and name followed by their index), in tấn, at least 1,000."""
-    import datetime
+    from targets.tests.base import covering, many_targets
+    from targets.tests.builders import add_resolution
 
-    from targets.models import Indicator, Resolution, Target
-
-    first, last = years[0], years[-1]
-    resolution = Resolution.objects.create(
-        commune=commune,
-        number=number,
-        title=title,
-        council="HĐND xã thử",
-        term="XXI",
-        session=session,
-        adopted_on=datetime.date(first, 1, 1),
-        effective_on=datetime.date(first, 1, 1),
-        plan_year=first,
-        covers_from=datetime.date(first, 1, 1),
-        covers_to=datetime.date(last, 12, 31),
+    resolution = add_resolution(
+        commune, number=number, title=title, session=session, **covering(years)
     )
-    indicator = Indicator.objects.create(
-        resolution=resolution, number=1, area="economy", text="Chỉ tiêu thử"
-    )
-    Target.objects.bulk_create(
-        (
-            Target(
-                indicator=indicator,
-                code=f"{code}{i}",
-                order=i,
-                name=f"{name}{i}",
-                unit="tấn",
-                target_value=Decimal(1000),
-                comparison="at_least",
-                combine="sum",
-                path="from_start",
-                window_start_year=first,
-                window_end_year=last,
-                clause="Thử",
-            )
-            for i in range(count)
-        ),
-        batch_size=1000,
-    )
+    many_targets(resolution, years, count, code, name)
 
 
 def build_data():
     from django.contrib.auth.models import User
 
-    from targets.models import Commune, ReportingPeriod, decree_09_window
+    from targets.models import Commune
+    from targets.tests.base import quarters
 
     commune = Commune.objects.create(name="Thử nghiệm tải", province="Lai Châu")
     bench_targets(
@@ -105,21 +72,7 @@ def build_data():
         "1t",
         "Chỉ tiêu thử số ",
     )
-    periods = []
-    for year in YEARS:
-        for quarter in range(1, 5):
-            start, end = decree_09_window(year, quarter)
-            periods.append(
-                ReportingPeriod(
-                    commune=commune,
-                    year=year,
-                    quarter=quarter,
-                    data_from=start,
-                    data_to=end,
-                    deadline=end,
-                )
-            )
-    ReportingPeriod.objects.bulk_create(periods)
+    quarters(commune, YEARS)
     return User.objects.create_superuser("bench", "", None)
 
 
@@ -157,18 +110,9 @@ def figure_rows(count: int, bump: int = 0) -> list[list]:
 
 
 def workbook(rows: list[list], edit=None) -> bytes:
-    import openpyxl
+    from targets.tests.base import xlsx
 
-    book = openpyxl.Workbook(write_only=edit is None)
-    sheet = book.active if edit else book.create_sheet()
-    sheet.append(HEADERS)
-    for values in rows:
-        sheet.append(values)
-    if edit:
-        edit(sheet)
-    stream = io.BytesIO()
-    book.save(stream)
-    return stream.getvalue()
+    return xlsx(rows, HEADERS, edit)
 
 
 def openpyxl_read(data: bytes) -> int:

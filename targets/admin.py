@@ -6,6 +6,7 @@ Spreadsheet import and export live in targets.admin_import (`SpreadsheetAdmin`) 
 targets.admin_preview; the guard on posted ids in targets.admin_ids (`SafeIdsMixin`).
 """
 
+import copy
 import logging
 
 from django import forms
@@ -25,19 +26,6 @@ from .admin_import import SpreadsheetAdmin
 from .decimal_inputs import VietnameseDecimalField
 from .figure_import import FigureBatchResource
 from .forms import MAX_NOTE
-from .models import (
-    Assessment,
-    Assignment,
-    Commune,
-    Figure,
-    Indicator,
-    ReportingPeriod,
-    Resolution,
-    ResponsibleBody,
-    Target,
-    Task,
-    lock_reason,
-)
 from .numbers import format_decimal
 from .resources import (
     AssignmentResource,
@@ -47,6 +35,7 @@ from .resources import (
     TaskResource,
 )
 from .rules import is_admin
+from .validation import Action, FigureCheck, check_figures
 
 audit = logging.getLogger("khoenon.audit")
 
@@ -61,19 +50,19 @@ def figure_value(obj):
     return format_decimal(obj.value)
 
 
-@admin.register(Commune)
+@admin.register(models.Commune)
 class CommuneAdmin(SafeIdsMixin, admin.ModelAdmin):
     list_display = ["name", "province"]
     search_fields = ["name", "province"]
 
 
 class IndicatorInline(SafeIdsMixin, admin.TabularInline):
-    model = Indicator
+    model = models.Indicator
     extra = 0
     fields = ["number", "area", "text"]
 
 
-@admin.register(Resolution)
+@admin.register(models.Resolution)
 class ResolutionAdmin(SafeIdsMixin, admin.ModelAdmin):
     list_display = ["number", "title", "commune", "adopted_on", "plan_year"]
     list_filter = ["commune", "plan_year"]
@@ -83,13 +72,13 @@ class ResolutionAdmin(SafeIdsMixin, admin.ModelAdmin):
 
 
 class TargetInline(SafeIdsMixin, admin.TabularInline):
-    model = Target
+    model = models.Target
     extra = 0
     fields = ["code", "name", "unit", "target_value", "comparison", "combine", "path"]
     show_change_link = True
 
 
-@admin.register(Indicator)
+@admin.register(models.Indicator)
 class IndicatorAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     resource_classes = [IndicatorResource]
     list_display = ["number", "area", "short_text", "resolution"]
@@ -103,13 +92,13 @@ class IndicatorAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
 
 
 class AssignmentInline(SafeIdsMixin, admin.TabularInline):
-    model = Assignment
+    model = models.Assignment
     extra = 0
     fields = ["body", "role", "is_assumption", "note"]
     autocomplete_fields = ["body"]
 
 
-@admin.register(Target)
+@admin.register(models.Target)
 class TargetAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     resource_classes = [TargetResource]
     list_display = [
@@ -169,7 +158,7 @@ class TargetAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     ]
 
 
-@admin.register(Task)
+@admin.register(models.Task)
 class TaskAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     resource_classes = [TaskResource]
     list_display = ["kind", "number", "summary", "resolution"]
@@ -178,7 +167,7 @@ class TaskAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     inlines = [AssignmentInline]
 
 
-@admin.register(ResponsibleBody)
+@admin.register(models.ResponsibleBody)
 class ResponsibleBodyAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     resource_classes = [ResponsibleBodyResource]
     list_display = ["name", "short_name", "kind", "named_in_text", "commune"]
@@ -187,7 +176,7 @@ class ResponsibleBodyAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     filter_horizontal = ["members"]
 
 
-@admin.register(Assignment)
+@admin.register(models.Assignment)
 class AssignmentAdmin(SafeIdsMixin, SpreadsheetAdmin, admin.ModelAdmin):
     resource_classes = [AssignmentResource]
     list_display = ["body", "role", "target", "task", "is_assumption"]
@@ -210,7 +199,7 @@ class ReportingPeriodForm(forms.ModelForm):
     )
 
     class Meta:
-        model = ReportingPeriod
+        model = models.ReportingPeriod
         fields = ["commune", "year", "quarter", "data_from", "data_to", "deadline"]
         fields += ["state"]
 
@@ -242,7 +231,7 @@ class CorrectionsForm(forms.Form):
     )
 
 
-@admin.register(ReportingPeriod)
+@admin.register(models.ReportingPeriod)
 class ReportingPeriodAdmin(SafeIdsMixin, SimpleHistoryAdmin):
     form = ReportingPeriodForm
     list_display = ["__str__", "data_from", "data_to", "deadline", "state", "commune"]
@@ -272,34 +261,44 @@ class ReportingPeriodAdmin(SafeIdsMixin, SimpleHistoryAdmin):
 
     def corrections_view(self, request, object_id):
         """The intermediate page: one reason, then
-        services.period_reopen_for_corrections (administrators only)."""
+        periods.period_reopen_for_corrections (administrators only)."""
         if not is_admin(request.user):
             raise PermissionDenied
-        period = ReportingPeriod.objects.filter(pk=object_id).first()
+        period = models.ReportingPeriod.objects.filter(pk=object_id).first()
         if period is None:
             raise Http404
-        closed = period.state == models.PeriodState.CLOSED
         form = CorrectionsForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            try:
-                count = periods.period_reopen_for_corrections(
-                    user=request.user,
-                    period=period,
-                    reason=form.cleaned_data["reason"],
-                    reopen_period=form.cleaned_data["reopen_period"],
-                )
-            except services.WorkflowError as error:
-                form.add_error(None, str(error))
-            else:
-                messages.success(
-                    request,
-                    f"Đã mở lại {count} số liệu đã phê duyệt của {period} để sửa"
-                    + (" (và mở lại kỳ báo cáo)" if closed else "")
-                    + ". Hãy nhập biểu đã sửa; số liệu sẽ được duyệt lại.",
-                )
-                figures = reverse("admin:targets_figure_changelist")
-                return HttpResponseRedirect(f"{figures}?period__id__exact={period.pk}")
-        approved = Figure.objects.filter(
+            reopened = self._reopen(request, period, form)
+            if reopened is not None:
+                return reopened
+        return self._corrections_page(request, period, form)
+
+    def _reopen(self, request, period, form):
+        """Reopen the quarter's approved figures, and say so on the figures' list;
+        None, with the refusal on the form, when the workflow refuses."""
+        closed = period.state == models.PeriodState.CLOSED
+        try:
+            count = periods.period_reopen_for_corrections(
+                user=request.user,
+                period=period,
+                reason=form.cleaned_data["reason"],
+                reopen_period=form.cleaned_data["reopen_period"],
+            )
+        except services.WorkflowError as error:
+            form.add_error(None, str(error))
+            return None
+        messages.success(
+            request,
+            f"Đã mở lại {count} số liệu đã phê duyệt của {period} để sửa"
+            + (" (và mở lại kỳ báo cáo)" if closed else "")
+            + ". Hãy nhập biểu đã sửa; số liệu sẽ được duyệt lại.",
+        )
+        figures = reverse("admin:targets_figure_changelist")
+        return HttpResponseRedirect(f"{figures}?period__id__exact={period.pk}")
+
+    def _corrections_page(self, request, period, form):
+        approved = models.Figure.objects.filter(
             period=period, state=models.WorkflowState.APPROVED
         ).count()
         context = {
@@ -307,7 +306,7 @@ class ReportingPeriodAdmin(SafeIdsMixin, SimpleHistoryAdmin):
             "title": f"Mở lại {period} để sửa số liệu",
             "opts": self.model._meta,
             "period": period,
-            "closed": closed,
+            "closed": period.state == models.PeriodState.CLOSED,
             "approved": approved,
             "form": form,
         }
@@ -334,17 +333,20 @@ class ReportingPeriodAdmin(SafeIdsMixin, SimpleHistoryAdmin):
 class FigureAdminForm(forms.ModelForm):
     """The figure's value read by the strict Vietnamese parser, with the target's
     decimals and sign (a new figure gets the column's limits here and the target's
-    from Figure.clean once the target is chosen). The workflow (submit, approve,
-    return, reopen) is not edited here: it has its pages and its rules."""
+    from the batch check once the target is chosen). The rules are the one batch
+    check's (targets.validation, DRAFT: the figure's own rules and the lock), as for
+    the entry page and the import. The workflow (submit, approve, return, reopen)
+    is not edited here: it has its pages and its rules."""
 
     value = VietnameseDecimalField(
         label="số liệu",
         decimal_places=models.VALUE_DECIMAL_PLACES,
         allow_negative=True,
     )
+    refused = False  # the batch check refused the figure (see _post_clean)
 
     class Meta:
-        model = Figure
+        model = models.Figure
         fields = ["target", "period", "value", "kind", "note", "is_demo"]
 
     def __init__(self, *args, **kwargs):
@@ -353,6 +355,25 @@ class FigureAdminForm(forms.ModelForm):
             target = self.instance.target
             self.fields["value"].decimal_places = target.decimal_places
             self.fields["value"].allow_negative = target.allows_negative
+
+    def clean(self):
+        cleaned = super().clean()
+        figure = copy.copy(self.instance)  # as it would be saved
+        for name in self._meta.fields:
+            if name in cleaned:
+                setattr(figure, name, cleaned[name])
+        checks = check_figures([figure], action=Action.DRAFT)
+        self.refused = 0 in checks
+        for field, errors in checks.get(0, FigureCheck()).error_dict().items():
+            self.add_error(field if field in self.fields else None, errors)
+        return cleaned
+
+    def _post_clean(self):
+        # The model form runs Figure.clean next, which says again what the batch
+        # check said (the lock, for single saves on any path): only when it passed,
+        # so that no message shows twice.
+        if not self.refused:
+            super()._post_clean()
 
 
 class LockedRowsMixin:
@@ -384,7 +405,7 @@ class LockedRowsMixin:
         return deleted, counts, perms_needed, protected
 
 
-@admin.register(Figure)
+@admin.register(models.Figure)
 class FigureAdmin(LockedRowsMixin, SafeIdsMixin, SpreadsheetAdmin, SimpleHistoryAdmin):
     """An approved figure, or one in a closed quarter, is read-only here and cannot
     be deleted: it changes only through the audited reopen (Lịch sử thay đổi page).
@@ -420,7 +441,7 @@ class FigureAdmin(LockedRowsMixin, SafeIdsMixin, SpreadsheetAdmin, SimpleHistory
     ]
 
     def locked_reason(self, obj) -> str | None:
-        return lock_reason(obj.state, obj.period)
+        return models.lock_reason(obj.state, obj.period)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         figure = self.get_object(request, object_id)
@@ -431,7 +452,7 @@ class FigureAdmin(LockedRowsMixin, SafeIdsMixin, SpreadsheetAdmin, SimpleHistory
                 format_html(
                     "{} Mở lại có ghi lý do tại trang "
                     '<a href="{}">Lịch sử thay đổi</a> của chỉ tiêu.',
-                    lock_reason(figure.state, figure.period),
+                    models.lock_reason(figure.state, figure.period),
                     history,
                 ),
             )
@@ -442,7 +463,7 @@ class FigureAdmin(LockedRowsMixin, SafeIdsMixin, SpreadsheetAdmin, SimpleHistory
         super().save_model(request, obj, form, change)
 
 
-@admin.register(Assessment)
+@admin.register(models.Assessment)
 class AssessmentAdmin(LockedRowsMixin, SafeIdsMixin, SimpleHistoryAdmin):
     """A verdict of a closed quarter is kept as it is (Assessment.clean says why)."""
 

@@ -47,6 +47,27 @@ PREVIEW_SALT = "targets.admin.import-preview"
 PREVIEW_MAX_AGE = 60 * 60  # seconds during which a preview can be confirmed
 
 
+class PreviewRefused(Exception):
+    """A confirm whose preview cannot be imported as it was previewed."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+
+
+def confirm_problem(result, plan: str) -> str | None:
+    """Why a confirmed import writes nothing, or None: errors in the file, or a plan
+    other than the preview's (the data changed meanwhile)."""
+    if result.has_errors() or result.has_validation_errors():
+        return "Tệp có lỗi (xem danh sách bên dưới)."
+    if plan_digest(result) != plan:
+        return (
+            "Dữ liệu đã thay đổi kể từ lúc xem trước (có người vừa sửa, "
+            "duyệt số liệu hoặc khóa kỳ báo cáo)."
+        )
+    return None
+
+
 class SpreadsheetImportForm(ImportForm):
     """The library's upload form in Vietnamese, refusing a file whose extension does
     not match the chosen format, or that is too large, before anything reads it."""
@@ -221,20 +242,9 @@ class SpreadsheetAdmin(ImportExportMixin):
     def import_action(self, request, **kwargs):
         request._import_choices = import_choices(request.POST)
         if request.method == "POST" and request.POST.get("stored"):
-            # "Xem trước lại" with the administrator's choices: the file previewed
-            # a moment ago, kept on the server under a signed name.
-            try:
-                kept = signing.loads(
-                    request.POST["stored"], salt=PREVIEW_SALT, max_age=PREVIEW_MAX_AGE
-                )
-                storage = self.stored_file(kept["file"])
-                data = storage.read()
-            except (signing.BadSignature, OSError, KeyError):
-                return self._import_page(
-                    request, "Phiên xem trước không hợp lệ hoặc đã quá một giờ."
-                )
-            storage.remove()
-            request.FILES["import_file"] = SimpleUploadedFile(kept["name"], data)
+            refused = self._reupload(request)
+            if refused is not None:
+                return refused
         response = super().import_action(request, **kwargs)
         context = getattr(response, "context_data", None)
         if context is None:
@@ -247,43 +257,73 @@ class SpreadsheetAdmin(ImportExportMixin):
         proposal = getattr(context.get("result"), "proposal", None)
         if proposal is not None:
             context["proposal"] = proposal_view(proposal, request._import_choices)
-        kept = confirm.initial["import_file_name"] if confirm is not None else stored
-        if proposal is not None and kept:
-            # Kept for "Xem trước lại" with choices made in the preview (a column,
-            # a row, "Gửi duyệt"), whether or not this preview can be confirmed.
-            context["remap"] = {
-                "stored": signing.dumps(
-                    {
-                        "file": os.path.basename(kept),
-                        "name": request.FILES["import_file"].name,
-                    },
-                    salt=PREVIEW_SALT,
-                ),
-                "resource": request.POST.get("resource", "0"),
-                "format": request.POST.get("format", "0"),
-            }
-            stored = None
+            kept = (
+                confirm.initial["import_file_name"] if confirm is not None else stored
+            )
+            if kept:
+                context["remap"] = self._remap(request, kept)
+                stored = None
         if confirm is not None:
-            initial = confirm.initial
-            data = self.stored_file(initial["import_file_name"]).read()
-            confirm.initial["preview"] = signing.dumps(
-                {
-                    "file": os.path.basename(initial["import_file_name"]),
-                    "format": str(initial["format"]),
-                    "resource": str(initial.get("resource") or ""),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "plan": plan_digest(context["result"]),
-                    "choices": request._import_choices,
-                },
-                salt=PREVIEW_SALT,
+            confirm.initial["preview"] = self._preview_token(
+                request, confirm.initial, context["result"]
             )
         elif stored:
-            # A refused file is not kept on the server.
-            try:
-                self.stored_file(stored).remove()
-            except OSError:
-                pass
+            self._forget(stored)
         return response
+
+    def _reupload(self, request):
+        """For "Xem trước lại" with the administrator's choices: the file previewed
+        a moment ago, kept on the server under a signed name, becomes the upload
+        again; or the upload page, when the name is not one we signed any more."""
+        try:
+            kept = signing.loads(
+                request.POST["stored"], salt=PREVIEW_SALT, max_age=PREVIEW_MAX_AGE
+            )
+            storage = self.stored_file(kept["file"])
+            data = storage.read()
+        except (signing.BadSignature, OSError, KeyError):
+            return self._import_page(
+                request, "Phiên xem trước không hợp lệ hoặc đã quá một giờ."
+            )
+        storage.remove()
+        request.FILES["import_file"] = SimpleUploadedFile(kept["name"], data)
+        return None
+
+    def _remap(self, request, kept: str) -> dict:
+        """What "Xem trước lại" posts with choices made in the preview (a column, a
+        row, "Gửi duyệt"), whether or not this preview can be confirmed."""
+        name = {
+            "file": os.path.basename(kept),
+            "name": request.FILES["import_file"].name,
+        }
+        return {
+            "stored": signing.dumps(name, salt=PREVIEW_SALT),
+            "resource": request.POST.get("resource", "0"),
+            "format": request.POST.get("format", "0"),
+        }
+
+    def _preview_token(self, request, initial: dict, result) -> str:
+        """The confirm form's signed token: the stored file's digest, the preview's
+        plan and the choices it was made with (see process_import)."""
+        data = self.stored_file(initial["import_file_name"]).read()
+        return signing.dumps(
+            {
+                "file": os.path.basename(initial["import_file_name"]),
+                "format": str(initial["format"]),
+                "resource": str(initial.get("resource") or ""),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "plan": plan_digest(result),
+                "choices": request._import_choices,
+            },
+            salt=PREVIEW_SALT,
+        )
+
+    def _forget(self, stored: str) -> None:
+        """A refused file is not kept on the server."""
+        try:
+            self.stored_file(stored).remove()
+        except OSError:
+            pass
 
     @method_decorator(require_POST)
     def process_import(self, request, **kwargs):
@@ -292,20 +332,40 @@ class SpreadsheetAdmin(ImportExportMixin):
         form = self.create_confirm_form(request)
         if not form.is_valid():
             return self._import_page(request, "Thiếu thông tin xác nhận nhập.")
-        data = form.cleaned_data
+        try:
+            token, storage, dataset = self._previewed(form.cleaned_data)
+        except PreviewRefused as refused:
+            return self._import_page(request, refused.problem)
+        request._import_choices = token.get("choices", {})
+        with transaction.atomic():
+            result = self.process_dataset(dataset, form, request, **kwargs)
+            problem = confirm_problem(result, token["plan"])
+            if problem:
+                transaction.set_rollback(True)
+            else:
+                response = self.process_result(result, request)
+        if problem:
+            return self._import_page(request, problem, result)
+        storage.remove()
+        return response
+
+    def _previewed(self, data: dict):
+        """The signed token, the stored file and its dataset of the preview being
+        confirmed; PreviewRefused when the token, the file or a choice is not the
+        preview's any more."""
         try:
             token = signing.loads(
                 data["preview"], salt=PREVIEW_SALT, max_age=PREVIEW_MAX_AGE
             )
         except signing.BadSignature:
-            return self._import_page(
-                request, "Phiên xem trước không hợp lệ hoặc đã quá một giờ."
-            )
+            raise PreviewRefused(
+                "Phiên xem trước không hợp lệ hoặc đã quá một giờ."
+            ) from None
         storage = self.stored_file(data["import_file_name"])
         try:
             raw = storage.read()
         except OSError:
-            return self._import_page(request, "Tệp đã xem trước không còn trên máy.")
+            raise PreviewRefused("Tệp đã xem trước không còn trên máy.") from None
         if token != {
             "file": data["import_file_name"],
             "format": data["format"],
@@ -314,31 +374,12 @@ class SpreadsheetAdmin(ImportExportMixin):
             "plan": token["plan"],
             "choices": token.get("choices", {}),
         }:
-            return self._import_page(request, "Tệp hoặc lựa chọn khác lúc xem trước.")
-        request._import_choices = token.get("choices", {})
+            raise PreviewRefused("Tệp hoặc lựa chọn khác lúc xem trước.")
         input_format = self.get_import_formats()[int(data["format"])]()
         try:
-            dataset = input_format.create_dataset(raw)
+            return token, storage, input_format.create_dataset(raw)
         except SpreadsheetRejected as error:
-            return self._import_page(request, error.message)
-        with transaction.atomic():
-            result = self.process_dataset(dataset, form, request, **kwargs)
-            if result.has_errors() or result.has_validation_errors():
-                problem = "Tệp có lỗi (xem danh sách bên dưới)."
-            elif plan_digest(result) != token["plan"]:
-                problem = (
-                    "Dữ liệu đã thay đổi kể từ lúc xem trước (có người vừa sửa, "
-                    "duyệt số liệu hoặc khóa kỳ báo cáo)."
-                )
-            else:
-                problem = None
-                response = self.process_result(result, request)
-            if problem:
-                transaction.set_rollback(True)
-        if problem:
-            return self._import_page(request, problem, result)
-        storage.remove()
-        return response
+            raise PreviewRefused(error.message) from None
 
     def _import_page(self, request, problem: str, result=None):
         """The upload page again, after a confirm that wrote nothing."""

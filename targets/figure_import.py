@@ -14,6 +14,7 @@ There is no per-row path for figures: the library's (get the row, full_clean, sa
 one history row per save) is not wired here, and `find`, its entry, refuses.
 """
 
+import copy
 from collections import OrderedDict
 from contextlib import nullcontext
 from decimal import Decimal
@@ -30,7 +31,6 @@ from . import models
 from .figure_writes import write_figures
 from .import_base import KhoenOnResource, cycle_collection_paused
 from .import_cells import (
-    EMPTY_KEY,
     QUARTER,
     RESOLUTION,
     TARGET_CODE,
@@ -48,10 +48,11 @@ from .import_cells import (
     tidy,
 )
 from .import_lookups import Lookups
-from .models import Figure, FigureKind, ReportingPeriod, Target, lock_reason
+from .models import Figure, FigureKind, ReportingPeriod, Target
 from .plausibility import flags_for
 from .progress import TargetSpec
 from .spreadsheet_limits import normalize_header
+from .validation import Action, FigureCheck, check_figures
 
 # The row's own fields; every other one is the batch's or the workflow's.
 FIGURE_FIELDS = ("value", "kind", "note")
@@ -111,19 +112,14 @@ class FigureBatchResource(KhoenOnResource):
     def keys(self, row: dict) -> tuple[Target, ReportingPeriod]:
         errors = {}
         lookups = self.lookups
-        resolution = self.read_key(
-            errors, RESOLUTION, lambda: lookups.resolution(row[RESOLUTION])
-        )
+        resolution = self.resolution_key(errors, row)
         target = resolution and self.read_key(
             errors, TARGET_CODE, lambda: lookups.target(resolution, row[TARGET_CODE])
         )
-        year = self.read_key(errors, YEAR, lambda: read_integer(row[YEAR]))
-        quarter = self.read_key(
+        year = self.required_key(errors, YEAR, lambda: read_integer(row[YEAR]))
+        quarter = self.required_key(
             errors, QUARTER, lambda: read_integer(row[QUARTER], roman=True)
         )
-        for column, value in ((YEAR, year), (QUARTER, quarter)):
-            if value is None and column not in errors:
-                errors[column] = [EMPTY_KEY]
         if quarter is not None and not 1 <= quarter <= 4:
             errors[QUARTER] = ["Quý phải từ 1 đến 4 (hoặc I, II, III, IV)."]
             quarter = None
@@ -191,6 +187,33 @@ class FigureBatchResource(KhoenOnResource):
 
     def _check(self, dataset, result, user, dry_run, with_diff):
         """Fill `result` row by row; return the figures to create and to update."""
+        parsed = self._parse(dataset)
+        existing = self._stored(parsed, dry_run)
+        self.now = timezone.now()
+        prototype = _prototype(user, self.now)
+        # Each row: its number, the row, and what became of it, (kind, figure,
+        # cells before) or the ValidationError that refuses it.
+        outcomes, changing, stored = [], [], {}
+        for number, row, read in parsed:
+            self.row_number = number
+            outcome = read
+            if isinstance(read, tuple):
+                target, period, values = read
+                figure = existing.get((target.pk, period.pk))
+                before = self._cells(figure) if with_diff and figure else None
+                kind, written = self._apply(figure, target, period, values, prototype)
+                if kind != RowResult.IMPORT_TYPE_SKIP:
+                    changing.append(len(outcomes))
+                    if figure is not None:
+                        stored[figure.pk] = figure
+                outcome = (kind, written, before)
+            outcomes.append((number, row, outcome))
+        self._refuse(outcomes, changing, stored)
+        return self._fill(result, outcomes, with_diff)
+
+    def _parse(self, dataset) -> list:
+        """(row number, row, read): the row's target, period and values, None for a
+        blank row, or the ValidationError of a row that cannot be read."""
         parsed = []
         for number, values in enumerate(dataset, start=1):
             self.row_number = number
@@ -202,6 +225,11 @@ class FigureBatchResource(KhoenOnResource):
                 parsed.append((number, row, self._read(row)))
             except ValidationError as error:
                 parsed.append((number, row, error))
+        return parsed
+
+    def _stored(self, parsed: list, dry_run: bool) -> dict:
+        """The stored figures the rows name, by (target id, period id), holding the
+        looked-up target and period (locked when writing): one query."""
         keys = [p[2] for p in parsed if isinstance(p[2], tuple)]
         # By primary key: a related lookup normalises each of 10,000 ids.
         stored = Figure.objects.filter(
@@ -211,34 +239,40 @@ class FigureBatchResource(KhoenOnResource):
         if not dry_run:
             stored = stored.select_for_update()
         existing = {(f.target_id, f.period_id): f for f in stored}
+        for target, period, _ in keys:
+            figure = existing.get((target.pk, period.pk))
+            if figure is not None:
+                figure.target, figure.period = target, period
+        return existing
 
-        self.now = timezone.now()
-        prototype = _prototype(user, self.now)
+    def _refuse(self, outcomes: list, changing: list, stored: dict) -> None:
+        """The one batch check (targets.validation, DRAFT: the figure's own rules and
+        the lock) over the rows that change a figure, in no query: the stored rows
+        and every relation are loaded. A refused row's outcome becomes its error."""
+        figures = [outcomes[i][2][1] for i in changing]
+        checks = check_figures(figures, action=Action.DRAFT, stored=stored)
+        for position, index in enumerate(changing):
+            number, row, (kind, figure, before) = outcomes[index]
+            error = _refusal(figure, checks.get(position))
+            if error is not None:
+                outcomes[index] = (number, row, error)
+
+    def _fill(self, result, outcomes: list, with_diff: bool):
+        """One RowResult per row, in the file's order; the figures to create and to
+        update, and the plausibility warnings of those the file writes."""
         new, changed = [], []
         written = []  # (row number, row, figure) of the rows that change a figure
-        for number, row, read in parsed:
+        for number, row, outcome in outcomes:
             self.row_number = number
             row_result = self.get_row_result_class()()
-            if read is None:
+            if outcome is None:
                 row_result.import_type = RowResult.IMPORT_TYPE_SKIP
                 row_result.diff = []
-            elif isinstance(read, ValidationError):
-                self._invalid(result, row_result, number, row, read)
+            elif isinstance(outcome, ValidationError):
+                self._invalid(result, row_result, number, row, outcome)
                 continue
             else:
-                target, period, values = read
-                figure = existing.get((target.pk, period.pk))
-                if figure is not None:
-                    # The looked-up objects (periods locked when writing): no query.
-                    figure.target, figure.period = target, period
-                before = self._cells(figure) if with_diff and figure else None
-                try:
-                    kind, figure = self._apply(
-                        figure, target, period, values, prototype
-                    )
-                except ValidationError as error:
-                    self._invalid(result, row_result, number, row, error)
-                    continue
+                kind, figure, before = outcome
                 row_result.import_type = kind
                 if kind == RowResult.IMPORT_TYPE_NEW:
                     new.append(figure)
@@ -323,35 +357,26 @@ class FigureBatchResource(KhoenOnResource):
         return target, period, values
 
     def _apply(self, figure, target, period, values, prototype):
-        """Validate the row against the stored figure (None when there is none) and
-        apply it. Returns the kind of change (new, update or skip) and the figure.
-        The rules are the model's: Figure.clean_fields and Figure.clean on an unsaved
-        figure holding the new values, and models.lock_reason for a stored one. The
-        fields every row shares (`prototype`: defaults, user, time) were checked once
-        for the batch; each row checks its own value, kind and note."""
+        """The row applied to the stored figure (None when there is none): the kind
+        of change (new, update or skip) and the figure as it would be written, a
+        new object (the stored one stays as read, for the lock). The fields every
+        row shares (`prototype`: defaults, user, time) were checked once for the
+        batch; each row's are checked by `_refuse`."""
         if figure is not None:
             if all(same(getattr(figure, k), v) for k, v in values.items()):
                 return RowResult.IMPORT_TYPE_SKIP, figure
-            reason = lock_reason(figure.state, figure.period)
-            if reason:
-                raise ValidationError(reason)
+            changed = copy.copy(figure)
+            for name, value in values.items():
+                setattr(changed, name, value)
+            changed.stamp(prototype.updated_by, models.VIA_IMPORT)  # version + 1
+            changed.is_demo = False  # the administrator's figure now
+            changed.updated_at = prototype.updated_at
+            return RowResult.IMPORT_TYPE_UPDATE, changed
         candidate = _copy(prototype, target, period)
-        if figure is not None:
-            for name in FIGURE_FIELDS:
-                setattr(candidate, name, getattr(figure, name))
         for name, value in values.items():
             setattr(candidate, name, value)
-        candidate.clean_fields(exclude=CHECKED_ONCE)
-        candidate.clean()
-        if figure is None:
-            candidate.stamp(prototype.updated_by, models.VIA_IMPORT)
-            return RowResult.IMPORT_TYPE_NEW, candidate
-        for name in FIGURE_FIELDS:
-            setattr(figure, name, getattr(candidate, name))
-        figure.stamp(prototype.updated_by, models.VIA_IMPORT)  # version + 1
-        figure.is_demo = False  # the administrator's figure now
-        figure.updated_at = prototype.updated_at
-        return RowResult.IMPORT_TYPE_UPDATE, figure
+        candidate.stamp(prototype.updated_by, models.VIA_IMPORT)
+        return RowResult.IMPORT_TYPE_NEW, candidate
 
     def _invalid(self, result, row_result, number, row, error) -> None:
         row_result.import_type = RowResult.IMPORT_TYPE_INVALID
@@ -368,6 +393,21 @@ class FigureBatchResource(KhoenOnResource):
 # other fields but the row's own are the prototype's, checked once per batch.
 CHECKED_ONCE = frozenset(f.name for f in Figure._meta.fields) - set(FIGURE_FIELDS)
 RELATIONS = ("target", "period", "updated_by", "submitted_by", "approved_by")
+
+
+def _refusal(figure: Figure, check: FigureCheck | None) -> ValidationError | None:
+    """What refuses a row that changes a figure, as the import shows it: a stored
+    figure's lock alone (its other problems do not matter while it is locked), then
+    the columns' limits (`clean_fields` on the row's own fields), then what the batch
+    check says (the figure's own rules; a new figure's closed period)."""
+    errors = check.errors if check is not None else {}
+    if figure.pk is not None and NON_FIELD_ERRORS in errors:
+        return ValidationError(errors[NON_FIELD_ERRORS])
+    try:
+        figure.clean_fields(exclude=CHECKED_ONCE)
+    except ValidationError as error:
+        return error
+    return ValidationError(errors) if errors else None
 
 
 def _prototype(user, now) -> Figure:

@@ -30,7 +30,14 @@ from django.utils import translation
 from import_export import resources
 from import_export.results import Error, Result, RowResult
 
-from .import_cells import ImportRejected, is_blank_row, same, shown
+from .import_cells import (
+    EMPTY_KEY,
+    RESOLUTION,
+    ImportRejected,
+    is_blank_row,
+    same,
+    shown,
+)
 from .import_lookups import Lookups
 from .numbers import format_decimal
 from .spreadsheet_limits import cell_name, normalize_header
@@ -112,6 +119,20 @@ class KhoenOnResource(resources.ModelResource):
         except ValueError as error:
             errors.setdefault(column, []).append(str(error))
             return None
+
+    def resolution_key(self, errors: dict, row: dict):
+        """The resolution the row's "Số nghị quyết" names (`read_key`)."""
+        return self.read_key(
+            errors, RESOLUTION, lambda: self.lookups.resolution(row[RESOLUTION])
+        )
+
+    def required_key(self, errors: dict, column: str, read):
+        """`read_key`, and the empty cell's message when the key reads as nothing:
+        the row could not be identified."""
+        value = self.read_key(errors, column, read)
+        if value in (None, "") and column not in errors:
+            errors[column] = [EMPTY_KEY]
+        return value
 
     def get_or_init_instance(self, instance_loader, row):
         instance, attrs, identity = self.find(row)

@@ -15,7 +15,6 @@ from import_export.widgets import Widget
 from .import_base import KhoenOnResource
 from .import_cells import (
     BODY_NAME,
-    EMPTY_KEY,
     RESOLUTION,
     TARGET_CODE,
     TASK_NUMBER,
@@ -81,9 +80,7 @@ class ResponsibleBodyResource(KhoenOnResource):
         commune = self.read_key(
             errors, "Xã", lambda: self.lookups.commune(row["Tỉnh"], row["Xã"])
         )
-        name = clean_key(row[BODY_NAME])
-        if not name:
-            errors.setdefault(BODY_NAME, []).append(EMPTY_KEY)
+        name = self.required_key(errors, BODY_NAME, lambda: clean_key(row[BODY_NAME]))
         if errors:
             raise ValidationError(errors)
         body = self.lookups.bodies.get((commune.pk, key_text(name)))
@@ -107,14 +104,10 @@ class IndicatorResource(KhoenOnResource):
 
     def find(self, row):
         errors = {}
-        resolution = self.read_key(
-            errors, RESOLUTION, lambda: self.lookups.resolution(row[RESOLUTION])
-        )
-        number = self.read_key(
+        resolution = self.resolution_key(errors, row)
+        number = self.required_key(
             errors, "Số chỉ tiêu", lambda: read_integer(row["Số chỉ tiêu"])
         )
-        if number is None and "Số chỉ tiêu" not in errors:
-            errors["Số chỉ tiêu"] = [EMPTY_KEY]
         if errors:
             raise ValidationError(errors)
         indicator = self.lookups.indicators.get((resolution.pk, number))
@@ -221,12 +214,10 @@ class TargetResource(KhoenOnResource):
 
     def find(self, row):
         errors = {}
-        resolution = self.read_key(
-            errors, RESOLUTION, lambda: self.lookups.resolution(row[RESOLUTION])
+        resolution = self.resolution_key(errors, row)
+        code = self.required_key(
+            errors, TARGET_CODE, lambda: clean_key(row[TARGET_CODE])
         )
-        code = clean_key(row[TARGET_CODE])
-        if not code:
-            errors.setdefault(TARGET_CODE, []).append(EMPTY_KEY)
         if errors:
             raise ValidationError(errors)
         target = self.lookups.targets.get((resolution.pk, key_text(code)))
@@ -250,16 +241,13 @@ class TaskResource(KhoenOnResource):
 
     def find(self, row):
         errors = {}
-        resolution = self.read_key(
-            errors, RESOLUTION, lambda: self.lookups.resolution(row[RESOLUTION])
-        )
-        kind = self.read_key(
+        resolution = self.resolution_key(errors, row)
+        kind = self.required_key(
             errors, "Loại", lambda: self.fields["kind"].widget.clean(row["Loại"])
         )
-        number = self.read_key(errors, "Thứ tự", lambda: read_integer(row["Thứ tự"]))
-        for column, value in (("Loại", kind), ("Thứ tự", number)):
-            if value is None and column not in errors:
-                errors[column] = [EMPTY_KEY]
+        number = self.required_key(
+            errors, "Thứ tự", lambda: read_integer(row["Thứ tự"])
+        )
         if errors:
             raise ValidationError(errors)
         task = self.lookups.tasks.get((resolution.pk, kind, number))
@@ -304,9 +292,7 @@ class AssignmentResource(KhoenOnResource):
     def find(self, row):
         errors = {}
         lookups = self.lookups
-        resolution = self.read_key(
-            errors, RESOLUTION, lambda: lookups.resolution(row[RESOLUTION])
-        )
+        resolution = self.resolution_key(errors, row)
         body = resolution and self.read_key(
             errors, BODY_NAME, lambda: lookups.body(resolution.commune, row[BODY_NAME])
         )

@@ -3,6 +3,7 @@ an administrator with the real resolution for the admin import, and spreadsheets
 written with openpyxl or as csv bytes the way people save them."""
 
 import csv
+import datetime
 import io
 import re
 import zipfile
@@ -15,8 +16,19 @@ from django.test import Client, TestCase, override_settings
 from django.utils import timezone
 
 from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
-from targets.models import Figure, ReportingPeriod, Target, Task
+from targets.models import (
+    Area,
+    Commune,
+    Figure,
+    Indicator,
+    ReportingPeriod,
+    Target,
+    Task,
+    decree_09_window,
+)
 from targets.spreadsheets import SafeCSV, SafeXLSX
+
+from .builders import AT_LEAST, FROM_START, SUM, add_resolution
 
 # --- the entry page -------------------------------------------------------------------
 
@@ -100,12 +112,16 @@ HEADERS_NOTE = HEADERS + ["Ghi chú"]
 CACHE_STORAGE = "import_export.tmp_storages.CacheStorage"
 
 
-def xlsx(rows, headers=HEADERS) -> bytes:
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet()
+def xlsx(rows, headers=HEADERS, edit=None) -> bytes:
+    """An xlsx written by openpyxl: `headers` on row 1, then `rows`; write-only
+    (fast) unless `edit(sheet)` merges cells or writes formulas."""
+    book = openpyxl.Workbook(write_only=edit is None)
+    sheet = book.active if edit else book.create_sheet()
     sheet.append(headers)
     for row in rows:
         sheet.append(row)
+    if edit:
+        edit(sheet)
     stream = io.BytesIO()
     book.save(stream)
     return stream.getvalue()
@@ -142,6 +158,75 @@ def run(resource_class, data: bytes, user, *, dry_run=False, name="x.xlsx"):
     file_format = SafeXLSX() if name.endswith(".xlsx") else SafeCSV()
     dataset = file_format.create_dataset(data)
     return resource_class().import_data(dataset, dry_run=dry_run, user=user)
+
+
+def covering(years) -> dict:
+    """A resolution's dates (builders.add_resolution's fields): adopted on 1 January
+    of the first of `years`, covering all of them."""
+    first, last = years[0], years[-1]
+    return dict(
+        adopted_on=datetime.date(first, 1, 1),
+        effective_on=datetime.date(first, 1, 1),
+        plan_year=first,
+        covers_from=datetime.date(first, 1, 1),
+        covers_to=datetime.date(last, 12, 31),
+    )
+
+
+def many_targets(resolution, years, count: int, code="1t", name="Chỉ tiêu "):
+    """`count` sum targets of one indicator of `resolution`, at least 1,000 tấn over
+    `years`, coded and named by their index after `code` and `name`."""
+    indicator = Indicator.objects.create(
+        resolution=resolution, number=1, area=Area.ECONOMY, text="Chỉ tiêu thử"
+    )
+    return Target.objects.bulk_create(
+        (
+            Target(
+                indicator=indicator,
+                code=f"{code}{i}",
+                order=i,
+                name=f"{name}{i}",
+                unit="tấn",
+                target_value=Decimal(1000),
+                comparison=AT_LEAST,
+                combine=SUM,
+                path=FROM_START,
+                window_start_year=years[0],
+                window_end_year=years[-1],
+                clause="Thử",
+            )
+            for i in range(count)
+        ),
+        batch_size=1000,
+    )
+
+
+def quarters(commune, years) -> list[ReportingPeriod]:
+    """Every quarter of `years` for `commune`, open, Decree 09 windows, due at the
+    window's end."""
+    periods = []
+    for year in years:
+        for quarter in range(1, 5):
+            start, end = decree_09_window(year, quarter)
+            periods.append(
+                ReportingPeriod(
+                    commune=commune,
+                    year=year,
+                    quarter=quarter,
+                    data_from=start,
+                    data_to=end,
+                    deadline=end,
+                )
+            )
+    return ReportingPeriod.objects.bulk_create(periods)
+
+
+def big_commune(number: str, years, count: int):
+    """Commune "Thử Lớn" with one resolution `number` covering `years`, `count`
+    targets coded 1t0, 1t1… and every quarter of `years`: (targets, periods)."""
+    commune = Commune.objects.create(name="Thử Lớn", province="Lai Châu")
+    resolution = add_resolution(commune, number=number, title="Thử", **covering(years))
+    return many_targets(resolution, years, count), quarters(commune, years)
 
 
 @override_settings(IMPORT_EXPORT_TMP_STORAGE_CLASS=CACHE_STORAGE)
@@ -232,22 +317,43 @@ def office_csv(rows, headers=OFFICE_HEADERS, title=OFFICE_TITLE) -> bytes:
     return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def with_cached_formula(data: bytes, cell: str, formula: str, cached: str) -> bytes:
-    """Rewrite one cell of an openpyxl file as a formula with a cached value, as
-    Excel saves it (openpyxl itself writes formulas without one)."""
+def rezip(data: bytes, change=None, add=None) -> bytes:
+    """The same zip with parts changed by `change(name, bytes)` and parts added."""
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                xml = content.decode("utf-8")
-                xml, count = re.subn(
-                    rf'<c r="{cell}"[^>]*?(/>|>.*?</c>)',
-                    f'<c r="{cell}"><f>{formula}</f><v>{cached}</v></c>',
-                    xml,
-                )
-                assert count == 1, xml[:500]
-                content = xml.encode("utf-8")
-            target.writestr(item, content)
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if change:
+                content = change(info.filename, content)
+            target.writestr(info.filename, content)
+        for name, content in (add or {}).items():
+            target.writestr(name, content)
     return out.getvalue()
+
+
+def with_sheet(data: bytes, change) -> bytes:
+    """The workbook with its first sheet's XML passed through `change(str)`."""
+
+    def edit(name: str, content: bytes) -> bytes:
+        if name != "xl/worksheets/sheet1.xml":
+            return content
+        return change(content.decode("utf-8")).encode("utf-8")
+
+    return rezip(data, edit)
+
+
+def with_cached_formula(data: bytes, cell: str, formula: str, cached: str) -> bytes:
+    """Rewrite one cell of an openpyxl file as a formula with a cached value, as
+    Excel saves it (openpyxl itself writes formulas without one)."""
+
+    def change(xml: str) -> str:
+        xml, count = re.subn(
+            rf'<c r="{cell}"[^>]*?(/>|>.*?</c>)',
+            f'<c r="{cell}"><f>{formula}</f><v>{cached}</v></c>',
+            xml,
+        )
+        assert count == 1, xml[:500]
+        return xml
+
+    return with_sheet(data, change)

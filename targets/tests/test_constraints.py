@@ -14,27 +14,11 @@ from targets.models import (
     Figure,
     Indicator,
     ReportingPeriod,
-    Resolution,
     ResponsibleBody,
     Target,
 )
 
-
-def make_resolution(commune=None, number="1/NQ-HĐND"):
-    commune = commune or Commune.objects.create(name="Thử", province="Lai Châu")
-    return Resolution.objects.create(
-        commune=commune,
-        number=number,
-        title="Thử",
-        council="HĐND xã Thử",
-        term="XXI",
-        session="Kỳ họp thứ nhất",
-        adopted_on=datetime.date(2025, 7, 30),
-        effective_on=datetime.date(2025, 7, 30),
-        plan_year=2025,
-        covers_from=datetime.date(2025, 7, 1),
-        covers_to=datetime.date(2025, 12, 31),
-    )
+from .builders import add_resolution
 
 
 def make_target(resolution, code="1", **kwargs):
@@ -72,8 +56,8 @@ def make_period(commune, quarter=1, **kwargs):
 class ConstraintTests(TestCase):
     @classmethod
     def setUpTestData(cls):
-        cls.resolution = make_resolution()
-        cls.commune = cls.resolution.commune
+        cls.commune = Commune.objects.create(name="Thử", province="Lai Châu")
+        cls.resolution = add_resolution(cls.commune, number="1/NQ-HĐND", title="Thử")
         cls.target = make_target(cls.resolution)
         cls.period = make_period(cls.commune)
 

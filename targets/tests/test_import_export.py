@@ -4,7 +4,6 @@ exports never carry a live formula. Files are real: xlsx written by openpyxl, cs
 bytes, both in the tests."""
 
 import csv
-import datetime
 import inspect
 import io
 import tempfile
@@ -28,18 +27,7 @@ from targets import models
 from targets.admin import FigureAdmin, FigureAdminForm
 from targets.figure_import import FigureBatchResource
 from targets.import_base import error_lines
-from targets.models import (
-    Assignment,
-    Commune,
-    Figure,
-    Indicator,
-    ReportingPeriod,
-    Resolution,
-    ResponsibleBody,
-    Target,
-    Task,
-    decree_09_window,
-)
+from targets.models import Figure, ReportingPeriod, Target
 from targets.resources import (
     AssignmentResource,
     IndicatorResource,
@@ -54,6 +42,7 @@ from .base import (
     HEADERS_NOTE,
     NUMBER,
     ImportTestCase,
+    big_commune,
     csv_file,
     figures,
     row,
@@ -61,14 +50,16 @@ from .base import (
     xlsx,
 )
 
-ADMINS = {
-    "responsiblebody": (ResponsibleBody, ResponsibleBodyResource),
-    "indicator": (Indicator, IndicatorResource),
-    "target": (Target, TargetResource),
-    "task": (Task, TaskResource),
-    "assignment": (Assignment, AssignmentResource),
-    "figure": (Figure, FigureBatchResource),
-}
+# Each admin that imports, by its URL's model name: the resource names its model.
+RESOURCES = [
+    ResponsibleBodyResource,
+    IndicatorResource,
+    TargetResource,
+    TaskResource,
+    AssignmentResource,
+    FigureBatchResource,
+]
+ADMINS = {r._meta.model._meta.model_name: (r._meta.model, r) for r in RESOURCES}
 
 
 class AdminImportTests(ImportTestCase):
@@ -668,54 +659,7 @@ class BigFileTests(TestCase):
     @classmethod
     def setUpTestData(cls):
         cls.admin = User.objects.create_superuser("quantri", "", None)
-        commune = Commune.objects.create(name="Thử Lớn", province="Lai Châu")
-        resolution = Resolution.objects.create(
-            commune=commune,
-            number="99/NQ-HĐND",
-            title="Thử",
-            council="HĐND xã Thử Lớn",
-            term="XXI",
-            session="Kỳ họp thứ nhất",
-            adopted_on=datetime.date(2001, 1, 1),
-            effective_on=datetime.date(2001, 1, 1),
-            plan_year=2001,
-            covers_from=datetime.date(2001, 1, 1),
-            covers_to=datetime.date(2025, 12, 31),
-        )
-        indicator = Indicator.objects.create(
-            resolution=resolution, number=1, area="economy", text="Thử"
-        )
-        Target.objects.bulk_create(
-            Target(
-                indicator=indicator,
-                code=f"1t{i}",
-                name=f"Chỉ tiêu {i}",
-                unit="tấn",
-                target_value=Decimal(100),
-                comparison="at_least",
-                combine="sum",
-                path="from_start",
-                window_start_year=2001,
-                window_end_year=2025,
-                clause="Thử",
-            )
-            for i in range(50)
-        )
-        periods = []
-        for year in range(2001, 2026):
-            for quarter in range(1, 5):
-                start, end = decree_09_window(year, quarter)
-                periods.append(
-                    ReportingPeriod(
-                        commune=commune,
-                        year=year,
-                        quarter=quarter,
-                        data_from=start,
-                        data_to=end,
-                        deadline=end,
-                    )
-                )
-        ReportingPeriod.objects.bulk_create(periods)
+        big_commune("99/NQ-HĐND", range(2001, 2026), 50)
         rows = [
             ["99/NQ-HĐND", f"1t{i % 50}", 2001 + i // 200, 1 + (i // 50) % 4, "12,5"]
             for i in range(cls.ROWS)
@@ -740,27 +684,11 @@ class BigFileTests(TestCase):
         self.assertIsNone(response.context.get("confirm_form"))
         self.assertEqual(figures(), ([], 0))
 
-    def test_the_command_refuses_the_file_and_nothing_is_written(self):
+    def command(self, data: bytes, name: str) -> None:
+        """`manage.py import_figures` on `data` saved as `name`, by quantri."""
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "lon.xlsx"
-            path.write_bytes(self.data)
-            with self.assertRaises(CommandError):
-                call_command(
-                    "import_figures",
-                    str(path),
-                    "--user",
-                    "quantri",
-                    stdout=io.StringIO(),
-                    stderr=io.StringIO(),
-                )
-        self.assertEqual(figures(), ([], 0))
-
-    def test_without_the_bad_row_the_whole_file_is_written(self):
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "lon.csv"
-            dataset = SafeXLSX().create_dataset(self.data)
-            dataset[-1] = dataset[-1][:4] + ("7",)
-            path.write_bytes(SafeCSV().export_data(dataset))
+            path = Path(folder) / name
+            path.write_bytes(data)
             call_command(
                 "import_figures",
                 str(path),
@@ -769,6 +697,16 @@ class BigFileTests(TestCase):
                 stdout=io.StringIO(),
                 stderr=io.StringIO(),
             )
+
+    def test_the_command_refuses_the_file_and_nothing_is_written(self):
+        with self.assertRaises(CommandError):
+            self.command(self.data, "lon.xlsx")
+        self.assertEqual(figures(), ([], 0))
+
+    def test_without_the_bad_row_the_whole_file_is_written(self):
+        dataset = SafeXLSX().create_dataset(self.data)
+        dataset[-1] = dataset[-1][:4] + ("7",)
+        self.command(SafeCSV().export_data(dataset), "lon.csv")
         self.assertEqual(Figure.objects.count(), self.ROWS)
         self.assertEqual(Figure.history.count(), self.ROWS)
 

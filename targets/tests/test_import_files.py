@@ -7,7 +7,6 @@ import io
 import zipfile
 from unittest import mock
 
-import openpyxl
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import SimpleTestCase, override_settings
 
@@ -16,39 +15,15 @@ from targets.models import Figure
 from targets.spreadsheet_limits import SpreadsheetRejected
 from targets.spreadsheets import SafeCSV, SafeXLSX, format_for_name
 
-from .base import HEADERS, ImportTestCase, csv_file, row
+from .base import HEADERS, ImportTestCase, csv_file, rezip, row, xlsx
 
 ROWS = [row("2a", 3, "3865,28"), row("2b", 3, "350")]
 
 
 def workbook(rows=ROWS, edit=None) -> bytes:
-    """An xlsx written by openpyxl (not write-only, so that `edit` may merge cells
-    or write formulas)."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(HEADERS)
-    for values in rows:
-        sheet.append(values)
-    if edit:
-        edit(sheet)
-    stream = io.BytesIO()
-    book.save(stream)
-    return stream.getvalue()
-
-
-def rezip(data: bytes, change=None, add=None) -> bytes:
-    """The same zip with parts changed by `change(name, bytes)` and parts added."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if change:
-                content = change(info.filename, content)
-            target.writestr(info.filename, content)
-        for name, content in (add or {}).items():
-            target.writestr(name, content)
-    return out.getvalue()
+    """A full openpyxl workbook (not write-only: it declares its <dimension>, and
+    `edit` may merge cells or write formulas)."""
+    return xlsx(rows, edit=edit or (lambda sheet: None))
 
 
 def sheet_xml(change):
