@@ -3,9 +3,9 @@ confirm), `manage.py import_figures` and any caller of `import_data`.
 
 The keys the file refers to are read in one query per model (targets.import_lookups),
 the stored figures in one query, every row is validated in memory (the resource's own
-widgets; `Figure.clean_fields` and `Figure.clean` on an unsaved copy, so windows,
-decimals and negatives are the model's rules; `models.lock_reason` for a stored
-figure), and only then are the rows written (targets.figure_writes): the new figures
+widgets; `Figure.clean_fields` on the row's own fields; the one batch check,
+targets.validation.check_figures with the stored rows handed in, for the target's
+window, sign, bounds and decimals and the lock), and only then are the rows written (targets.figure_writes): the new figures
 as multi-row INSERTs returning their ids, the changed ones as one executemany UPDATE,
 and one history row per change with the user, the date and the change reason. It is
 what makes a 10,000-row file take seconds instead of minutes.
