@@ -5,8 +5,8 @@ The keys the file refers to are read in one query per model (targets.import_look
 the stored figures in one query, every row is validated in memory (the resource's own
 widgets; `Figure.clean_fields` on the row's own fields; the one batch check,
 targets.validation.check_figures with the stored rows handed in, for the target's
-window, sign, bounds and decimals and the lock), and only then are the rows written (targets.figure_writes): the new figures
-as multi-row INSERTs returning their ids, the changed ones as one executemany UPDATE,
+window, sign, bounds and decimals and the lock), and only then are the rows written
+(targets.figure_writes): the new figures as multi-row INSERTs returning their ids, the changed ones as one executemany UPDATE,
 and one history row per change with the user, the date and the change reason. It is
 what makes a 10,000-row file take seconds instead of minutes.
 
