@@ -8,7 +8,8 @@ targets.validation.check_figures with the stored rows handed in, for the target'
 window, sign, bounds and decimals and the lock), and only then are the rows written
 (targets.figure_writes): the new figures as multi-row INSERTs returning their ids,
 the changed ones as one executemany UPDATE, and one history row per change with the
-user, the date and the change reason. It is what makes a 10,000-row file take seconds instead of minutes.
+user, the date and the change reason. It is what makes a 10,000-row file take
+seconds instead of minutes.
 
 There is no per-row path for figures: the library's (get the row, full_clean, save,
 one history row per save) is not wired here, and `find`, its entry, refuses.
