@@ -371,7 +371,9 @@ class FigureAdminForm(forms.ModelForm):
     def _post_clean(self):
         # The model form runs Figure.clean next, which says again what the batch
         # check said (the lock, for single saves on any path): only when it passed,
-        # so that no message shows twice.
+        # so that no message shows twice. `_post_clean` is Django's (5.2) private
+        # step of ModelForm validation; test_import_batch's "…_is_refused_once"
+        # tests fail if Django renames it (the message would then show twice).
         if not self.refused:
             super()._post_clean()
 
