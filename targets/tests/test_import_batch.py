@@ -5,7 +5,6 @@ any number of rows; the admin form shows each refusal once."""
 
 import os
 import tempfile
-import time
 from decimal import Decimal
 
 from django.contrib.auth.models import User
@@ -73,11 +72,8 @@ class PreviewQueriesTests(TestCase):
 
     def test_ten_rows_and_ten_thousand_cost_the_same_queries(self):
         small, small_queries = self.preview(10)
-        started = time.perf_counter()
         big, big_queries = self.preview(10_000)
-        seconds = time.perf_counter() - started
         self.assertEqual(small_queries, big_queries)
-        self.assertLess(seconds, 20)
         for result, count in ((small, 10), (big, 10_000)):
             with self.subTest(rows=count):
                 refused = {r.number: r.error_dict for r in result.invalid_rows}
