@@ -5,7 +5,6 @@ lock), the corrections page's guards, the lists' Vietnamese columns, and ids tha
 are no key posted to a many-to-many field. Through the admin's own pages, with the
 demo cast (quarters I–III closed, IV open)."""
 
-import unittest
 
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
@@ -249,10 +248,9 @@ class ManyToManyIdTests(EntryTestCase):
                 self.assertIn(junk, errors[0])
         self.assertEqual(list(self.body.members.values_list("pk", flat=True)), before)
 
-    @unittest.expectedFailure
     def test_the_refusal_of_a_member_id_is_in_vietnamese(self):
-        # Bug: Django's "“%(pk)s” is not a valid value." has no vi translation and
-        # locale/vi does not add one, so this admin error shows in English.
+        # Django's "“%(pk)s” is not a valid value." has no vi translation: locale/vi
+        # adds it.
         response = self.post_members(self.clerk.pk, "abc")
         self.assertContains(response, "“abc” không phải là giá trị hợp lệ")
 
