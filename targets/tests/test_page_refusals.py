@@ -302,3 +302,23 @@ class ClientAddressTests(EntryTestCase):
     def test_the_proxy_without_the_header_is_itself(self):
         self.assertEqual(self.address("127.0.0.1"), "127.0.0.1")
         self.assertEqual(self.address("127.0.0.1", "  "), "127.0.0.1")
+
+
+class ErrorPageTests(EntryTestCase):
+    def test_a_page_not_found_is_vietnamese_and_names_nothing_it_hides(self):
+        self.client.force_login(self.delegate)
+        response = self.client.get("/tien-do/", {"dv": "999999"})
+        self.assertContains(response, "Không tìm thấy trang (lỗi 404)", status_code=404)
+        self.assertContains(
+            response, "tài khoản của bạn không được xem nội dung này", status_code=404
+        )
+        self.assertNotContains(response, "Không có đơn vị này.", status_code=404)
+        self.assertNotContains(response, "Traceback", status_code=404)
+
+    def test_another_bodys_figure_reads_exactly_like_one_that_does_not_exist(self):
+        figure = Figure.objects.get(target=self.jobs, period=self.q3)
+        self.client.force_login(self.clerk)
+        hidden = self.client.get(f"/so-lieu/{figure.pk}/minh-chung/")
+        missing = self.client.get("/so-lieu/999999/minh-chung/")
+        self.assertEqual(hidden.status_code, missing.status_code)
+        self.assertEqual(hidden.content, missing.content)
