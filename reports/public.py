@@ -104,9 +104,9 @@ def select(request) -> Selection | None:
     offered = list(resolutions())
     if not offered:
         return None
-    resolution = chosen(request, offered[::-1], "nq", "Không có nghị quyết này.")
+    resolution = chosen(request.GET, offered[::-1], "nq", "Không có nghị quyết này.")
     periods = public_periods(resolution.commune_id)
-    period = chosen(request, periods, "ky", NOT_PUBLISHED)
+    period = chosen(request.GET, periods, "ky", NOT_PUBLISHED)
     return Selection(resolution, offered, period, periods)
 
 
@@ -397,7 +397,7 @@ def target(request, target_id):
     )
     resolution = target.indicator.resolution
     periods = public_periods(resolution.commune_id)
-    period = chosen(request, periods, "ky", NOT_PUBLISHED)
+    period = chosen(request.GET, periods, "ky", NOT_PUBLISHED)
     if period is None:
         return _nothing(request, Selection(resolution, [resolution], None, []))
     return cacheable(
@@ -460,7 +460,7 @@ def resolution(request):
     offered = list(resolutions())
     if not offered:
         return _nothing(request, None)
-    shown = chosen(request, offered[::-1], "nq", "Không có nghị quyết này.")
+    shown = chosen(request.GET, offered[::-1], "nq", "Không có nghị quyết này.")
     return cacheable(request, lambda: _resolution_page(request, shown, offered))
 
 
