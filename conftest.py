@@ -100,3 +100,12 @@ def browser_page(chromium, live_server):
     yield make
     for bp in pages:
         bp.close()
+
+
+@pytest.fixture(autouse=True)
+def _empty_pages_cache():
+    """Each test starts with no kept page (reports.page_cache): a test that reads a
+    page's context must see it drawn, not served from a test before."""
+    from django.core.cache import caches
+
+    caches["pages"].clear()

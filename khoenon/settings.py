@@ -4,7 +4,10 @@ Every variable is listed in .env.example. Defaults suit a developer's machine an
 the test suite; production must set DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import environ
@@ -105,20 +108,28 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-# "pages": the dashboard's drawings, kept under the database snapshot or a digest of
-# the rows they are drawn from (see reports.views), so an entry can be unused but
-# never stale. Held in each process's memory: nothing to run or configure. A drawing
-# of 30 targets weighs about 50 KB; MAX_ENTRIES bounds the memory. Off under DEBUG,
-# so that an edited template shows at once. Keys do not name the release: a cache
-# shared by several servers would need a KEY_PREFIX per release.
+# "pages": the delegates' pages and files, kept under the data version (see
+# reports.page_cache), so an entry can be unused but never stale. Files on disk, so
+# every gunicorn worker shares them and a restart keeps them; several app servers
+# share Redis or Memcached instead (docs/deploy.md). Off under DEBUG, so that an
+# edited template shows at once. Each test run has a directory of its own.
+PAGES_CACHE_DIR = (
+    tempfile.mkdtemp(prefix="khoenon-pages-")
+    if TESTING
+    else env("PAGES_CACHE_DIR", default=str(BASE_DIR / "var" / "cache" / "pages"))
+)
+if TESTING:
+    atexit.register(shutil.rmtree, PAGES_CACHE_DIR, ignore_errors=True)
 _LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 CACHES = {
     "default": {"BACKEND": _LOCMEM},
     "pages": {
-        "BACKEND": "django.core.cache.backends.dummy.DummyCache" if DEBUG else _LOCMEM,
-        "LOCATION": "pages",
-        "TIMEOUT": 24 * 3600,
-        "OPTIONS": {"MAX_ENTRIES": 50},
+        "BACKEND": "django.core.cache.backends.dummy.DummyCache"
+        if DEBUG
+        else "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": PAGES_CACHE_DIR,
+        "TIMEOUT": 7 * 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
     },
 }
 

@@ -13,8 +13,9 @@ unpublished quarters.
 
 Light: no script, no chart library (charts are SVG drawn here), a small stylesheet
 inline. Cacheable by any proxy: `Cache-Control: public`, an ETag and Last-Modified,
-304 on a repeat. The dashboard and the report derive their ETag from the rows they
-are computed from (four queries), so a repeat visit costs no drawing.
+304 on a repeat. The dashboard and the report derive their ETag from the data
+version (targets.data_version, one query), so a repeat visit reads and draws
+nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from django.utils.http import http_date, quote_etag
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
+from targets import data_version
 from targets.models import (
     Area,
     Assignment,
@@ -47,7 +49,12 @@ from targets.models import (
     lead_body,
 )
 from targets.numbers import format_decimal
-from targets.progress import SUMMARY_ORDER, quarter_label, quarters_between
+from targets.progress import (
+    SUMMARY_ORDER,
+    quarter_label,
+    quarters_between,
+    thresholds,
+)
 from targets.progress_load import (
     build_progress,
     fetch_progress_rows,
@@ -104,13 +111,19 @@ def select(request) -> Selection | None:
     offered = list(resolutions())
     if not offered:
         return None
-    resolution = chosen(request, offered[::-1], "nq", "Không có nghị quyết này.")
+    resolution = chosen(request.GET, offered[::-1], "nq", "Không có nghị quyết này.")
     periods = public_periods(resolution.commune_id)
-    period = chosen(request, periods, "ky", NOT_PUBLISHED)
+    period = chosen(request.GET, periods, "ky", NOT_PUBLISHED)
     return Selection(resolution, offered, period, periods)
 
 
 # --- caching --------------------------------------------------------------------------
+
+
+def _data() -> tuple:
+    """What the public pages are judged from, as it enters an ETag: the data version
+    (targets.data_version; one query) and the thresholds."""
+    return data_version.current(), thresholds()
 
 
 def _etag(*parts) -> str:
@@ -210,11 +223,14 @@ def index(request):
     selection = select(request)
     if selection is None or selection.period is None:
         return _nothing(request, selection)
-    rows = fetch_progress_rows(selection.resolution, selection.period)
-    etag = _etag("index", rows.digest, *_offered(selection), selection.resolution.pk)
+    etag = _etag("index", _data(), *_offered(selection), selection.resolution.pk)
     return cacheable(
         request,
-        lambda: _index_page(request, selection, rows),
+        lambda: _index_page(
+            request,
+            selection,
+            fetch_progress_rows(selection.resolution, selection.period),
+        ),
         etag,
         _last_modified(selection.periods),
     )
@@ -397,7 +413,7 @@ def target(request, target_id):
     )
     resolution = target.indicator.resolution
     periods = public_periods(resolution.commune_id)
-    period = chosen(request, periods, "ky", NOT_PUBLISHED)
+    period = chosen(request.GET, periods, "ky", NOT_PUBLISHED)
     if period is None:
         return _nothing(request, Selection(resolution, [resolution], None, []))
     return cacheable(
@@ -460,7 +476,7 @@ def resolution(request):
     offered = list(resolutions())
     if not offered:
         return _nothing(request, None)
-    shown = chosen(request, offered[::-1], "nq", "Không có nghị quyết này.")
+    shown = chosen(request.GET, offered[::-1], "nq", "Không có nghị quyết này.")
     return cacheable(request, lambda: _resolution_page(request, shown, offered))
 
 
@@ -473,11 +489,11 @@ def _report(request, kind: str, render_report):
     selection = select(request)
     if selection is None or selection.period is None:
         return _nothing(request, selection)
-    rows = fetch_progress_rows(selection.resolution, selection.period)
     today = timezone.localdate()
-    etag = _etag("report", kind, rows.digest, today, *_offered(selection))
+    etag = _etag("report", kind, _data(), today, *_offered(selection))
 
     def build():
+        rows = fetch_progress_rows(selection.resolution, selection.period)
         comparison = build_report(build_progress(rows), today)
         return render_report(selection, comparison)
 

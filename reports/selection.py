@@ -50,9 +50,10 @@ def periods_marked(resolution: Resolution) -> list[ReportingPeriod]:
     )
 
 
-def chosen_period(request, periods, resolution) -> ReportingPeriod | None:
-    """?ky=, or the latest period with an approved figure; 404 for an unknown one."""
-    chosen = request.GET.get("ky", "")
+def chosen_period(query, periods, resolution) -> ReportingPeriod | None:
+    """?ky= (`query` is request.GET or the parameters a cached page read), or the
+    latest period with an approved figure; 404 for an unknown one."""
+    chosen = query.get("ky", "")
     if chosen:
         period = next((p for p in periods if str(p.pk) == chosen), None)
         if period is None:
@@ -67,10 +68,10 @@ def chosen_period(request, periods, resolution) -> ReportingPeriod | None:
     return (in_plan_year or periods or [None])[0]
 
 
-def chosen(request, choices, name: str, message: str):
+def chosen(query, choices, name: str, message: str):
     """The item of `choices` whose pk is ?name=, the last one without it; 404 for
     anything else (an unpublished quarter answers as if it did not exist)."""
-    value = request.GET.get(name, "")
+    value = query.get(name, "")
     if not value:
         return choices[-1] if choices else None
     found = next((c for c in choices if str(c.pk) == value), None)
@@ -79,17 +80,17 @@ def chosen(request, choices, name: str, message: str):
     return found
 
 
-def reader_selection(request) -> Selection | None:
-    """The delegates' pages. Two queries: the resolutions, the periods. None when
-    there is no resolution."""
+def reader_selection(query) -> Selection | None:
+    """The delegates' pages, from ?nq= and ?ky= in `query`. Two queries: the
+    resolutions, the periods. None when there is no resolution."""
     offered = list(resolutions())
     if not offered:
         return None
-    resolution = chosen(request, offered[::-1], "nq", "Không có nghị quyết này.")
+    resolution = chosen(query, offered[::-1], "nq", "Không có nghị quyết này.")
     periods = periods_marked(resolution)
     return Selection(
         resolution=resolution,
         resolutions=offered,
-        period=chosen_period(request, periods, resolution),
+        period=chosen_period(query, periods, resolution),
         periods=periods,
     )

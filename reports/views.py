@@ -5,13 +5,14 @@ Every page judges approved figures only (the progress loader's default) at a sel
 period: ?ky=<period id>, by default the latest period with an approved figure for the
 resolution (?nq=<resolution id>, by default the newest; reports.selection). Never
 today's date. Each page runs a fixed number of queries, whatever the number of
-targets."""
+targets, and is kept in the one page cache (reports.page_cache): drawn without
+`request` under the data version, the parameters it reads and the user's links, then
+served in its shell (navigation, user, an approver's form) per request."""
 
 from __future__ import annotations
 
-from django.core.cache import caches
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -36,7 +37,7 @@ from targets.progress_load import (
 
 from . import exports
 from .comparison import build_report
-from .dashboard_cache import content_key, snapshot_key
+from .page_cache import answer, kept, kept_file, page_key, query
 from .presentation import override_mark, target_lines
 from .reporting import (
     body_reports,
@@ -60,6 +61,20 @@ def _empty(request, selection):
     return render(request, "reports/empty.html", {"selection": selection})
 
 
+def _drawn(template: str, title: str, context: dict) -> dict:
+    """What a page keeps: its title and its body, drawn without `request`."""
+    return {"title": title, "body": render_to_string(template, context)}
+
+
+def _shell(request, template: str, entry: dict, **extra):
+    """The kept body in the page around it, drawn for this request."""
+    return render(
+        request,
+        template,
+        {"title": entry["title"], "body": mark_safe(entry["body"]), **extra},
+    )
+
+
 def _linkable(user) -> set[int] | None:
     """The targets whose page the user may open (a clerk: the targets its bodies
     lead; one query), or None for every target."""
@@ -72,11 +87,9 @@ def _linkable(user) -> set[int] | None:
 # --- dashboard ---------------------------------------------------------------------
 
 
-def _filters(request, progress):
+def _filters(params, progress):
     """?lv= area, ?tt= status, ?dv= responsible body; anything unknown is a 404."""
-    area = request.GET.get("lv", "")
-    status = request.GET.get("tt", "")
-    body_id = request.GET.get("dv", "")
+    area, status, body_id = params["lv"], params["tt"], params["dv"]
     if area and area not in Area.values:
         raise Http404("Lĩnh vực không hợp lệ.")
     if status and status not in Status.values:
@@ -116,11 +129,18 @@ def _grouped(lines, progress):
     ]
 
 
-def _dashboard_body(request, selection, rows, linkable) -> str:
-    """The dashboard below the navigation bar: no query, everything comes in."""
+DASHBOARD_QUERY = ("nq", "ky", "lv", "tt", "dv")
+
+
+def _dashboard_drawing(request, params, linkable):
+    """The dashboard below the navigation bar, or the empty page."""
+    selection = reader_selection(params)
+    if selection is None or selection.period is None:
+        return _empty(request, selection)
     resolution, period = selection.resolution, selection.period
+    rows = fetch_progress_rows(resolution, period)
     progress = build_progress(rows)
-    filters = _filters(request, progress)
+    filters = _filters(params, progress)
     shown = [i for i in progress.items if _matches(i, filters)]
     lines = target_lines(shown, "reports:target", period, linkable)
     # A closed quarter's targets with no approved figure, linked as the rows are.
@@ -129,8 +149,9 @@ def _dashboard_body(request, selection, rows, linkable) -> str:
     ).values()
     sent = sent_figures(rows)
     reports = body_reports(progress, sent.at)
-    return render_to_string(
+    return _drawn(
         "reports/_dashboard.html",
+        str(period),
         {
             "selection": selection,
             "resolution": resolution,
@@ -140,47 +161,48 @@ def _dashboard_body(request, selection, rows, linkable) -> str:
             "shown": len(shown),
             "filters": filters,
             "filtered": any(filters.values()),
+            # What a status link keeps of the page's own parameters.
+            "query": _query_dict(params),
             "statuses": [(s, progress.overall[s]) for s in SUMMARY_ORDER],
             "areas": Area.choices,
             "not_reported": [r for r in reports.values() if not r.has_reported],
             "missing": missing,
             "last_update": sent.last_update,
         },
-        request=request,
     )
 
 
-def _drawing(request, selection, linkable) -> tuple[str, str]:
-    """(title, body): read the rows, then draw them unless a drawing of the very
-    same rows is kept."""
-    rows = fetch_progress_rows(selection.resolution, selection.period)
-    key = content_key(request, selection, rows, linkable)
-    drawing = caches["pages"].get(key)
-    if drawing is None:
-        body = _dashboard_body(request, selection, rows, linkable)
-        drawing = (str(selection.period), body)
-        caches["pages"].set(key, drawing)
-    return drawing
+def _query_dict(params: dict) -> QueryDict:
+    kept = QueryDict(mutable=True)
+    kept.update({name: value for name, value in params.items() if value})
+    return kept
+
+
+def _reader_page(request, page, names, template, draw, *parts, **extra):
+    """A reader page through the cache: `draw(query)` on a miss, the shell always."""
+    params = query(request, names)
+    key = page_key(page, params, *parts)
+
+    def respond():
+        entry = kept(key, lambda: draw(params))
+        if isinstance(entry, HttpResponse):
+            return entry
+        return _shell(request, template, entry, **extra)
+
+    return answer(request, key, respond)
 
 
 def dashboard(request):
-    """The delegates' home page. On PostgreSQL, when nothing was committed since the
-    same page was drawn, it is served as drawn (one query); otherwise the rows are
-    read and drawn again only if they changed."""
+    """The delegates' home page."""
     require_reader(request.user)
     linkable = _linkable(request.user)
-    key = snapshot_key(request, linkable)
-    drawing = caches["pages"].get(key) if key else None
-    if drawing is None:
-        selection = reader_selection(request)
-        if selection is None or selection.period is None:
-            return _empty(request, selection)
-        drawing = _drawing(request, selection, linkable)
-        if key:
-            caches["pages"].set(key, drawing)
-    title, body = drawing
-    return render(
-        request, "reports/dashboard.html", {"title": title, "body": mark_safe(body)}
+    return _reader_page(
+        request,
+        "dashboard",
+        DASHBOARD_QUERY,
+        "reports/dashboard.html",
+        lambda params: _dashboard_drawing(request, params, linkable),
+        None if linkable is None else sorted(linkable),
     )
 
 
@@ -237,32 +259,33 @@ def _evidence_counts(target) -> dict[int, int]:
     )
 
 
-def _assessment_form(user, progress) -> AssessmentForm | None:
-    """The approver's verdict form, filled with the verdict shown; None for others."""
-    if not rules.is_approver(user):
-        return None
-    return AssessmentForm(
-        initial={
-            "verdict": progress.override or progress.computed_verdict,
-            "reason": progress.override_reason,
-        }
-    )
+def _assessment(target, period, progress) -> dict:
+    """What the approver's verdict form shows, as plain values kept with the page
+    (the form itself, with its CSRF token, is drawn per request)."""
+    computed = progress.computed_verdict
+    return {
+        "target_id": target.pk,
+        "period_id": period.pk,
+        "quarter": quarter_label(period.key),
+        "computed": computed.label if computed else None,
+        "verdict": progress.override or computed,
+        "reason": progress.override_reason,
+    }
 
 
-def target(request, target_id):
-    require_reader(request.user)
+def _target_drawing(request, target_id, params, can_see_history):
     target = _visible_target(request.user, target_id)
     resolution = target.indicator.resolution
     periods = periods_marked(resolution)
-    period = chosen_period(request, periods, resolution)
+    period = chosen_period(params, periods, resolution)
     if period is None:
         return _empty(request, Selection(resolution, [resolution], None, []))
     history = load_target_progress(target, period)
     progress = history.progress
     evidence = _evidence_counts(target)
-    return render(
-        request,
-        "reports/target.html",
+    entry = _drawn(
+        "reports/_target.html",
+        f"{target.code}. {target.name} – {period}",
         {
             "target": target,
             "resolution": resolution,
@@ -277,26 +300,58 @@ def target(request, target_id):
             "chart": _chart_data(history),
             "override": override_mark(progress),
             "window_end": quarter_label(target.window[1]),
-            "form": _assessment_form(request.user, progress),
-            "can_see_history": rules.can_see_history(request.user),
+            "can_see_history": can_see_history,
             "approved": WorkflowState.APPROVED,
             "submitted": WorkflowState.SUBMITTED,
         },
     )
+    return {**entry, "assessment": _assessment(target, period, progress)}
+
+
+def target(request, target_id):
+    """One target: its figures quarter by quarter, its chart, its working; the
+    approver's verdict form below."""
+    require_reader(request.user)
+    linkable = _linkable(request.user)
+    if linkable is not None and target_id not in linkable:
+        raise Http404("Không có chỉ tiêu này.")
+    can_see_history = rules.can_see_history(request.user)
+    params = query(request, ("ky",))
+    key = page_key("target", target_id, params, can_see_history)
+
+    def respond():
+        entry = kept(
+            key, lambda: _target_drawing(request, target_id, params, can_see_history)
+        )
+        if isinstance(entry, HttpResponse):
+            return entry
+        assessment = entry["assessment"]
+        form = None
+        if rules.is_approver(request.user):
+            form = AssessmentForm(
+                initial={
+                    "verdict": assessment["verdict"],
+                    "reason": assessment["reason"],
+                }
+            )
+        return _shell(
+            request, "reports/target.html", entry, assessment=assessment, form=form
+        )
+
+    return answer(request, key, respond)
 
 
 # --- tasks and bodies --------------------------------------------------------------
 
 
-def tasks(request):
-    require_reader(request.user)
-    selection = reader_selection(request)
+def _tasks_drawing(request, params):
+    selection = reader_selection(params)
     if selection is None or selection.period is None:
         return _empty(request, selection)
     rows = task_standings(selection.resolution, selection.period)
-    return render(
-        request,
-        "reports/tasks.html",
+    return _drawn(
+        "reports/_tasks.html",
+        f"Nhiệm vụ, giải pháp – {selection.period}",
         {
             "selection": selection,
             "resolution": selection.resolution,
@@ -306,6 +361,17 @@ def tasks(request):
             "total": len(rows),
             "counts": task_counts(rows),
         },
+    )
+
+
+def tasks(request):
+    require_reader(request.user)
+    return _reader_page(
+        request,
+        "tasks",
+        ("nq", "ky"),
+        "reports/tasks.html",
+        lambda params: _tasks_drawing(request, params),
     )
 
 
@@ -353,11 +419,8 @@ def _chosen_cards(chosen: str, everyone: list[dict]) -> list[dict]:
     return shown
 
 
-def bodies(request):
-    """Per responsible body: its targets and tasks (as lead or supporting body) with
-    their statuses, and whether it reported for the period on time."""
-    require_reader(request.user)
-    selection = reader_selection(request)
+def _bodies_drawing(request, params, linkable):
+    selection = reader_selection(params)
     if selection is None or selection.period is None:
         return _empty(request, selection)
     resolution, period = selection.resolution, selection.period
@@ -365,49 +428,59 @@ def bodies(request):
     progress = build_progress(rows)
     reports = body_reports(progress, sent_figures(rows).at)
     task_rows = task_standings(resolution, period)
-    lines = target_lines(
-        progress.items, "reports:target", period, _linkable(request.user)
-    )
+    lines = target_lines(progress.items, "reports:target", period, linkable)
     everyone = _body_cards(progress, reports, lines, task_rows)
-    chosen = request.GET.get("dv", "")
-    return render(
-        request,
-        "reports/bodies.html",
+    return _drawn(
+        "reports/_bodies.html",
+        f"Theo đơn vị – {period}",
         {
             "selection": selection,
             "resolution": resolution,
             "period": period,
-            "cards": _chosen_cards(chosen, everyone),
+            "cards": _chosen_cards(params["dv"], everyone),
             "all_bodies": [c["body"] for c in everyone],
-            "chosen": chosen,
+            "chosen": params["dv"],
         },
+    )
+
+
+def bodies(request):
+    """Per responsible body: its targets and tasks (as lead or supporting body) with
+    their statuses, and whether it reported for the period on time."""
+    require_reader(request.user)
+    linkable = _linkable(request.user)
+    return _reader_page(
+        request,
+        "bodies",
+        ("nq", "ky", "dv"),
+        "reports/bodies.html",
+        lambda params: _bodies_drawing(request, params, linkable),
+        None if linkable is None else sorted(linkable),
     )
 
 
 # --- the official comparison report ------------------------------------------------
 
+# The report reads the selection and today's date (it is dated).
+REPORT_QUERY = ("nq", "ky")
 
-def _report(request):
-    require_reader(request.user)
-    selection = reader_selection(request)
+
+def _comparison(request, params):
+    """(selection, the report), or (selection, None) with nothing to report."""
+    selection = reader_selection(params)
     if selection is None or selection.period is None:
         return selection, None
     progress = load_resolution_progress(selection.resolution, selection.period)
     return selection, build_report(progress, timezone.localdate())
 
 
-def _filename(report, extension: str) -> str:
-    """'nghi-quyet-13-NQ-HDND-2025-bao-cao-9-thang-2025.pdf'."""
-    return f"{report.filename_stem}.{extension}"
-
-
-def report(request):
-    selection, comparison = _report(request)
+def _report_drawing(request, params):
+    selection, comparison = _comparison(request, params)
     if comparison is None:
         return _empty(request, selection)
-    return render(
-        request,
-        "reports/report.html",
+    return _drawn(
+        "reports/_report.html",
+        f"{comparison.title} – {selection.period}",
         {
             "selection": selection,
             "resolution": selection.resolution,
@@ -417,26 +490,51 @@ def report(request):
     )
 
 
-def report_xlsx(request):
-    selection, comparison = _report(request)
+def report(request):
+    require_reader(request.user)
+    return _reader_page(
+        request,
+        "report",
+        REPORT_QUERY,
+        "reports/report.html",
+        lambda params: _report_drawing(request, params),
+        timezone.localdate(),
+    )
+
+
+def _file_drawing(request, params, extension: str, build):
+    """A report file's name and bytes, built once per key (reports.page_cache)."""
+    selection, comparison = _comparison(request, params)
     if comparison is None:
         return _empty(request, selection)
-    response = HttpResponse(
-        exports.report_xlsx(comparison), content_type=exports.XLSX_TYPE
-    )
-    name = _filename(comparison, "xlsx")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    name = f"{comparison.filename_stem}.{extension}"
+    return {"name": name, "data": build(comparison)}
+
+
+def _report_file(request, extension: str, content_type: str, build):
+    require_reader(request.user)
+    params = query(request, REPORT_QUERY)
+    key = page_key(f"report-{extension}", params, timezone.localdate())
+
+    def respond():
+        file = kept_file(key, lambda: _file_drawing(request, params, extension, build))
+        if isinstance(file, HttpResponse):
+            return file
+        response = HttpResponse(file["data"], content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{file["name"]}"'
+        return response
+
+    return answer(request, key, respond)
+
+
+def report_xlsx(request):
+    return _report_file(request, "xlsx", exports.XLSX_TYPE, exports.report_xlsx)
+
+
+def _pdf(comparison) -> bytes:
+    html = render_to_string("reports/report_pdf.html", {"report": comparison})
+    return exports.html_to_pdf(html)
 
 
 def report_pdf(request):
-    selection, comparison = _report(request)
-    if comparison is None:
-        return _empty(request, selection)
-    html = render_to_string(
-        "reports/report_pdf.html", {"report": comparison}, request=request
-    )
-    response = HttpResponse(exports.html_to_pdf(html), content_type="application/pdf")
-    name = _filename(comparison, "pdf")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return _report_file(request, "pdf", "application/pdf", _pdf)

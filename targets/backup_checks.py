@@ -13,6 +13,7 @@ FILLED_BY_MIGRATE = {
     "auth_permission",
     "auth_group",
     "auth_group_permissions",
+    "targets_dataversion",  # its one row (targets/migrations/0012_data_version.py)
 }
 
 

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from . import data_version
 from .backup_checks import (
     BackupError,
     database_digests,
@@ -436,6 +437,10 @@ def _restore(path: Path) -> RestoreResult:
             + "; ".join(differences[:10])
             + ". Không dùng cơ sở dữ liệu này; báo cho quản trị hệ thống."
         )
+    # The restored rows carry the data version of the day of the backup, and
+    # pg_restore writes them before it creates the triggers: a new epoch, so no page
+    # kept for a later state of the database is served (targets.data_version).
+    data_version.new_epoch()
     result.media_written, result.media_present = _media_restore(path, media)
     result.seconds = time.monotonic() - started
     return result

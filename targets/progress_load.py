@@ -4,18 +4,16 @@ targets.progress.evaluate.
 
 `load_resolution_progress()` (dashboard, report, body scorecards) comes in two steps,
 `fetch_progress_rows()` (plain rows) and `build_progress()` (no query), so that a
-page can fingerprint the rows (`ProgressRows.digest`) before it builds anything.
+page can read who sent what from the same rows (reports.reporting.sent_figures).
 `load_target_progress()` is one target's page with its quarterly history.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .models import (
@@ -43,7 +41,6 @@ from .progress import (
     group_by_indicator,
     quarter_label,
     rollup,
-    thresholds,
 )
 
 if TYPE_CHECKING:
@@ -94,12 +91,7 @@ class ProgressRows:
     """What the progress of a resolution at a period is computed from, as the plain
     rows of four queries: every column of the targets and of their indicators, the
     figures up to the period that count or were sent, the period's assessments, every
-    column of the target assignments and of their bodies.
-
-    `digest` fingerprints them with the period, the states counted and the thresholds:
-    equal digests mean an equal `ResolutionProgress`, so a page may keep what it drew
-    from one for as long as the digest holds, without any signal from the writers.
-    """
+    column of the target assignments and of their bodies."""
 
     resolution: Resolution
     period: ReportingPeriod
@@ -109,19 +101,6 @@ class ProgressRows:
     figures: tuple[tuple, ...]
     assessments: tuple[tuple, ...]
     assignments: tuple[tuple, ...]
-
-    @cached_property
-    def digest(self) -> str:
-        data = (
-            self.period.key,
-            self.states,
-            thresholds(),
-            self.targets,
-            self.figures,
-            self.assessments,
-            self.assignments,
-        )
-        return hashlib.sha256(repr(data).encode()).hexdigest()
 
 
 TARGET_COLUMNS = _columns(Target)
@@ -148,8 +127,7 @@ def fetch_progress_rows(
     states: Iterable[str] | None = JUDGED_STATES,
 ) -> ProgressRows:
     """The four queries of `load_resolution_progress`, whatever the number of targets.
-    Only figures in `states` count (approved ones by default); None counts all. Rows
-    come in primary key order, so the same data always gives the same digest."""
+    Only figures in `states` count (approved ones by default); None counts all."""
     states = None if states is None else tuple(states)
     targets = (
         Target.objects.filter(indicator__resolution=resolution)

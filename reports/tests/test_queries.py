@@ -1,9 +1,12 @@
 """Each page runs a fixed number of queries: the same for one resolution of thirty
 targets and for one of fifty times as many targets, figures, assignments and tasks.
-The counts include the request's own (session, user, roles)."""
+The counts include the request's own (session, user, roles) and the data version
+(reports.page_cache). They are of a page drawn; a page served from the cache runs
+the request's own and the version only."""
 
 from unittest import mock
 
+from django.core.cache import caches
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
@@ -21,14 +24,13 @@ from targets.tests.builders import build_resolution
 
 from .builders import FAST_PASSWORDS, add_tasks, user
 
-# session, user, roles; the resolutions, the periods.
+# session, user, roles; the data version; the resolutions, the periods.
 REQUEST = 3
-SELECTION = 2
-# The dashboard asks PostgreSQL for its snapshot first (reports.views._snapshot_key).
-SNAPSHOT = 1 if connection.vendor == "postgresql" else 0
+VERSION = 1
+SELECTION = VERSION + 2
 PAGES = {
     # + progress loader (4; its figures carry the sent ones and the last update)
-    "reports:dashboard": REQUEST + SELECTION + 4 + SNAPSHOT,
+    "reports:dashboard": REQUEST + SELECTION + 4,
     # + progress loader (4), tasks, task assignments, task updates
     "reports:bodies": REQUEST + SELECTION + 4 + 3,
     # + tasks, task assignments, task updates
@@ -40,8 +42,10 @@ PAGES = {
 }
 # A clerk's links need its bodies and the targets they lead.
 CLERK_LINKS = 2
-# session, user, roles; the target, the periods, the target loader (3), evidence
-TARGET_PAGE = REQUEST + 1 + 1 + 3 + 1
+LINKING = {"reports:dashboard", "reports:bodies"}
+# session, user, roles; the version, the target, the periods, the target loader (3),
+# evidence
+TARGET_PAGE = REQUEST + VERSION + 1 + 1 + 3 + 1
 
 
 @FAST_PASSWORDS
@@ -62,8 +66,11 @@ class PageQueryCountTests(TestCase):
             periods[3].state = PeriodState.CLOSED
             periods[3].save(update_fields=["state"])
 
-    def count(self, url, params, who=None):
+    def count(self, url, params, who=None, kept=False):
+        """The queries of one request: of a page drawn, or of one kept."""
         self.client.force_login(who or self.delegate)
+        if not kept:
+            caches["pages"].clear()
         with CaptureQueriesContext(connection) as queries:
             response = self.client.get(url, params)
         self.assertEqual(response.status_code, 200, url)
@@ -117,3 +124,21 @@ class PageQueryCountTests(TestCase):
         self.assertEqual(
             self.count("/", {"nq": self.large.pk}), PAGES["reports:dashboard"]
         )
+
+    def test_a_kept_page_costs_the_request_and_the_version_only(self):
+        with mock.patch("reports.exports.html_to_pdf", return_value=b"%PDF-1.7"):
+            for name in PAGES:
+                # The dashboard and the scorecard link targets: a clerk's links.
+                links = CLERK_LINKS if name in LINKING else 0
+                for who, extra in ((self.delegate, 0), (self.clerk, links)):
+                    with self.subTest(name, who=who.username):
+                        url, params = reverse(name), self.params(self.large)
+                        self.count(url, params, who)
+                        self.assertEqual(
+                            self.count(url, params, who, kept=True),
+                            REQUEST + VERSION + extra,
+                        )
+        target = Target.objects.filter(indicator__resolution=self.large).first()
+        url = reverse("reports:target", args=[target.pk])
+        self.count(url, {})
+        self.assertEqual(self.count(url, {}, kept=True), REQUEST + VERSION)

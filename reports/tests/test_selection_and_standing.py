@@ -28,7 +28,9 @@ from targets.tests.builders import build_commune
 
 from .builders import build_every_status
 
-GET = RequestFactory().get
+
+def GET(path):
+    return RequestFactory().get(path).GET
 
 
 def period(pk, has_approved=False, year=2025):

@@ -119,7 +119,13 @@ class HeaderTests(EntryTestCase):
                 self.assertEqual(response["X-Content-Type-Options"], "nosniff")
                 self.assertEqual(response["Referrer-Policy"], "same-origin")
                 self.assertEqual(response["X-Frame-Options"], "DENY")
-                self.assertEqual(response["Cache-Control"], "no-store")
+                # The reader pages are kept and revalidated (reports.page_cache);
+                # every other page is never stored.
+                reader = url == "/" or url.endswith(f"/chi-tieu/{self.grain.pk}/")
+                self.assertEqual(
+                    response["Cache-Control"],
+                    "private, no-cache" if reader else "no-store",
+                )
 
     def test_our_pages_carry_no_inline_script(self):
         for user, url in self.pages()[:5]:

@@ -1,0 +1,136 @@
+"""One cache for the delegates' pages and files: the dashboard, the target page, the
+body scorecard, the tasks report and the official report in HTML, xlsx and PDF.
+
+An entry is kept under the data version (targets.data_version: database triggers move
+it on every write a reader could see, whoever writes), the page, the query parameters
+the page reads (nothing else of the query string, so `?utm=…` reuses the entry), what
+decides the user's links and the thresholds. It is true for as long as the version
+holds, and one query tells. What is kept is drawn without `request`: no CSRF token,
+no user name, nothing of one user reaches another; the shell around it (navigation,
+the user, an approver's form) is drawn per request.
+
+The pages answer with an ETag and `Cache-Control: private, no-cache` (the browser
+keeps the page and asks each time; a 304 costs the version query). The session
+enters the ETag: a new login never gets a 304 for a page holding another session's
+CSRF token. Every other page of a logged-in user stays `no-store`
+(khoenon.middleware).
+
+Files are built once per key: a file lock makes a second request for the same file
+wait for the first one's build instead of building it again."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import time
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag
+
+from targets import data_version
+from targets.progress import thresholds
+
+CACHE_CONTROL = "private, no-cache"
+# How long a request waits for another one building the same file before it builds
+# the file itself (a build that crashed leaves no file; its lock goes with it).
+BUILD_WAIT = 120
+
+
+@cache
+def release() -> str:
+    """A digest of the code and templates that draw the pages, so that an entry drawn
+    by the previous release is never served by this one (the file cache outlives a
+    restart). Read once per process."""
+    base = Path(settings.BASE_DIR)
+    digest = hashlib.sha256()
+    for folder, pattern in (
+        ("templates", "**/*.html"),
+        ("reports", "**/*.py"),
+        ("targets", "**/*.py"),
+    ):
+        for path in sorted((base / folder).glob(pattern)):
+            if "tests" not in path.parts and "migrations" not in path.parts:
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def query(request, names: tuple[str, ...]) -> dict[str, str]:
+    """The parameters a page reads, as given; anything else is ignored."""
+    return {name: request.GET.get(name, "") for name in names}
+
+
+def page_key(page: str, *parts) -> str:
+    """'<page>:<data version>:<digest of the rest>'. One query: the version."""
+    rest = repr((release(), thresholds(), parts)).encode()
+    return f"{page}:{data_version.current()}:{hashlib.sha256(rest).hexdigest()}"
+
+
+def kept(key: str, draw):
+    """The entry under `key`, drawn and kept on a miss. `draw()` returns what to keep
+    (plain values and HTML drawn without `request`), or a response to send as it is
+    (an empty page, kept nowhere)."""
+    pages = caches["pages"]
+    entry = pages.get(key)
+    if entry is None:
+        entry = draw()
+        if not isinstance(entry, HttpResponse):
+            pages.set(key, entry)
+    return entry
+
+
+def _lock_path(key: str) -> Path:
+    folder = Path(settings.PAGES_CACHE_DIR) / "building"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / hashlib.sha256(key.encode()).hexdigest()
+
+
+def kept_file(key: str, build) -> bytes:
+    """What `build()` returns, built once per `key`: while one request builds it,
+    another for the same key waits (up to BUILD_WAIT seconds) and then reads it. A
+    response (nothing to build) is sent as it is and kept nowhere."""
+    pages = caches["pages"]
+    data = pages.get(key)
+    if data is not None:
+        return data
+    with open(_lock_path(key), "a") as lock:
+        deadline = time.monotonic() + BUILD_WAIT
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return build()
+                time.sleep(0.05)
+        try:
+            data = pages.get(key)  # built while this request waited
+            if data is None:
+                data = build()
+                if not isinstance(data, HttpResponse):
+                    pages.set(key, data)
+            return data
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _etag(request, key: str) -> str:
+    session = request.session.session_key or ""
+    return quote_etag(hashlib.sha256(f"{key}|{session}".encode()).hexdigest()[:40])
+
+
+def answer(request, key: str, respond) -> HttpResponse:
+    """A 304 when the browser holds this very page (no drawing), else `respond()`;
+    either way with the ETag and `Cache-Control: private, no-cache`."""
+    etag = _etag(request, key)
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = respond()
+    if response.status_code == 200 or isinstance(response, HttpResponseNotModified):
+        response["ETag"] = etag
+        response["Cache-Control"] = CACHE_CONTROL
+    return response
