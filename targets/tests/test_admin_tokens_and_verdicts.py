@@ -5,7 +5,6 @@ lock), the corrections page's guards, the lists' Vietnamese columns, and ids tha
 are no key posted to a many-to-many field. Through the admin's own pages, with the
 demo cast (quarters I–III closed, IV open)."""
 
-
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 
