@@ -38,6 +38,7 @@ from .models import (
     TaskUpdate,
     WorkflowState,
     lead_body,
+    periods_up_to,
 )
 from .numbers import format_decimal
 
@@ -121,9 +122,7 @@ def _quarter_dates(year: int, quarter: int) -> tuple[datetime.date, datetime.dat
 
 
 def _window_includes(year: int, quarter: int) -> Q:
-    starts = Q(window_start_year__lt=year) | Q(
-        window_start_year=year, window_start_quarter__lte=quarter
-    )
+    starts = periods_up_to(year, quarter, prefix="window_start_")
     ends = Q(window_end_year__gt=year) | Q(
         window_end_year=year, window_end_quarter__gte=quarter
     )

@@ -233,9 +233,8 @@ def import_submit(*, user, figures: list[Figure], confirmed: bool) -> int:
     for figure in sending:
         figure.state = WorkflowState.SUBMITTED
         figure.submitted_by, figure.submitted_at = user, now
-        figure.updated_by, figure.updated_at = user, now
-        figure.version += 1
-        figure._change_reason = reason
+        figure.updated_at = now
+        figure.stamp(user, reason)
     # With no fields, bulk_update_with_history writes the history rows only.
     bulk_update_with_history(
         sending, Figure, [], default_user=user, default_change_reason=reason
