@@ -132,14 +132,22 @@ def _grouped(lines, progress):
 DASHBOARD_QUERY = ("nq", "ky", "lv", "tt", "dv")
 
 
-def _dashboard_drawing(request, params, linkable):
-    """The dashboard below the navigation bar, or the empty page."""
+def _judged(params):
+    """The selection a reader page shows, its rows and their judgement; rows and
+    judgement None when there is nothing to judge yet (no resolution or quarter)."""
     selection = reader_selection(params)
     if selection is None or selection.period is None:
+        return selection, None, None
+    rows = fetch_progress_rows(selection.resolution, selection.period)
+    return selection, rows, build_progress(rows)
+
+
+def _dashboard_drawing(request, params, linkable):
+    """The dashboard below the navigation bar, or the empty page."""
+    selection, rows, progress = _judged(params)
+    if progress is None:
         return _empty(request, selection)
     resolution, period = selection.resolution, selection.period
-    rows = fetch_progress_rows(resolution, period)
-    progress = build_progress(rows)
     filters = _filters(params, progress)
     shown = [i for i in progress.items if _matches(i, filters)]
     lines = target_lines(shown, "reports:target", period, linkable)
@@ -420,12 +428,10 @@ def _chosen_cards(chosen: str, everyone: list[dict]) -> list[dict]:
 
 
 def _bodies_drawing(request, params, linkable):
-    selection = reader_selection(params)
-    if selection is None or selection.period is None:
+    selection, rows, progress = _judged(params)
+    if progress is None:
         return _empty(request, selection)
     resolution, period = selection.resolution, selection.period
-    rows = fetch_progress_rows(resolution, period)
-    progress = build_progress(rows)
     reports = body_reports(progress, sent_figures(rows).at)
     task_rows = task_standings(resolution, period)
     lines = target_lines(progress.items, "reports:target", period, linkable)

@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import openpyxl
 from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, TestCase, override_settings
 from django.utils import timezone
@@ -19,6 +21,7 @@ from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_lo
 from targets.models import (
     Area,
     Commune,
+    Evidence,
     Figure,
     Indicator,
     ReportingPeriod,
@@ -29,6 +32,29 @@ from targets.models import (
 from targets.spreadsheets import SafeCSV, SafeXLSX
 
 from .builders import AT_LEAST, FROM_START, SUM, add_resolution
+
+# A small valid PDF, as evidence files are checked by content.
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def attach_pdf(figure, user, name: str = "bien-ban.pdf"):
+    """An evidence file on `figure`, stored as an upload would store it."""
+    item = Evidence(
+        figure=figure,
+        original_name=name,
+        content_type="application/pdf",
+        size=len(PDF),
+        uploaded_by=user,
+    )
+    item.file.save(name, ContentFile(PDF), save=False)
+    item.save()
+    return item
+
+
+def said(response) -> list[str]:
+    """The messages (django.contrib.messages) a response carried."""
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
 
 # --- the entry page -------------------------------------------------------------------
 

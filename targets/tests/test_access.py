@@ -2,17 +2,15 @@
 
 An out-of-scope object answers 404, never 403, so ids leak nothing."""
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client
 
-from targets.models import Evidence, Figure
+from targets.models import Figure
 
-from .base import EntryTestCase
+from .base import EntryTestCase, attach_pdf
 
 ROLES = ["clerk_a", "clerk_b", "approver", "delegate", "admin", "anonymous"]
 READERS = {"approver", "delegate", "admin"}
-PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 class AccessMatrixTests(EntryTestCase):
@@ -23,16 +21,7 @@ class AccessMatrixTests(EntryTestCase):
         cls.fig_b = Figure.objects.get(target=cls.jobs, period=cls.q3)
         cls.ev = {}
         for key, figure in (("A", cls.fig_a), ("B", cls.fig_b)):
-            item = Evidence(
-                figure=figure,
-                original_name="bien-ban.pdf",
-                content_type="application/pdf",
-                size=len(PDF),
-                uploaded_by=cls.admin,
-            )
-            item.file.save("bien-ban.pdf", ContentFile(PDF), save=False)
-            item.save()
-            cls.ev[key] = item
+            cls.ev[key] = attach_pdf(figure, cls.admin)
         cls.users = {
             "clerk_a": cls.clerk,
             "clerk_b": cls.other_clerk,

@@ -9,8 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from targets.models import Figure, FigureKind, Task, TaskUpdate, WorkflowState
 
-from .base import EntryTestCase
-from .test_access import PDF
+from .base import PDF, EntryTestCase
 
 
 class MalformedPostTests(EntryTestCase):

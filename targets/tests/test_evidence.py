@@ -6,8 +6,7 @@ from django.test import override_settings
 
 from targets.models import Evidence
 
-from .base import EntryTestCase
-from .test_access import PDF
+from .base import PDF, EntryTestCase
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

@@ -5,7 +5,6 @@ that nothing is stored."""
 import logging
 
 from django.contrib.auth.models import Group, User
-from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory, override_settings
 
@@ -21,12 +20,7 @@ from targets.models import (
     WorkflowState,
 )
 
-from .base import EntryTestCase
-from .test_access import PDF
-
-
-def said(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
+from .base import PDF, EntryTestCase, said
 
 
 class FigureReopenTests(EntryTestCase):

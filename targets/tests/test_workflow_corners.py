@@ -5,9 +5,7 @@ estimates on submit, the server's error pages, and the text helpers' edges."""
 
 from decimal import Decimal
 
-from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
 from django.test import RequestFactory, SimpleTestCase
@@ -29,12 +27,7 @@ from targets.numbers import unit_suffix
 from targets.overview import text_paragraphs
 from targets.reading import TargetSpec
 
-from .base import EntryTestCase
-from .test_access import PDF
-
-
-def said(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
+from .base import PDF, EntryTestCase, attach_pdf, said
 
 
 class ReviewCornerTests(EntryTestCase):
@@ -105,15 +98,7 @@ class EntryCornerTests(EntryTestCase):
         self.save(self.row(self.grain, "1000", version=figure.version), action="submit")
         figure.refresh_from_db()
         self.assertEqual(figure.state, WorkflowState.SUBMITTED)
-        item = Evidence(
-            figure=figure,
-            original_name="bien-ban.pdf",
-            content_type="application/pdf",
-            size=len(PDF),
-            uploaded_by=self.clerk,
-        )
-        item.file.save("bien-ban.pdf", ContentFile(PDF), save=False)
-        item.save()
+        item = attach_pdf(figure, self.clerk)
         response = self.client.post(
             self.entry_url(), {"action": "save", f"rm-{item.pk}": "1"}
         )
