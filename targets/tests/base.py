@@ -91,6 +91,10 @@ class EntryTestCase(TestCase):
             f"ver-{pk}": str(version),
         }
 
+    def task_row(self, task, status, narrative="", version=0):
+        pk = task.pk
+        return {f"ts-{pk}": status, f"tn-{pk}": narrative, f"tver-{pk}": str(version)}
+
     def save(self, data, action="save", client=None, user=None, period=None):
         client = client or self.client
         if user is not None:

@@ -126,9 +126,9 @@ class DraftAndSubmitTests(EntryTestCase):
         self.save(self.row(self.grain, "1000"), user=self.clerk)
         data = {
             **self.row(self.forest, "40,7", version=0),
-            f"ts-{self.task_a.pk}": "in_progress",
-            f"tn-{self.task_a.pk}": "Đang triển khai giống lúa mới.",
-            f"tver-{self.task_a.pk}": "0",
+            **self.task_row(
+                self.task_a, "in_progress", "Đang triển khai giống lúa mới."
+            ),
         }
         response = self.save(data, action="submit")
         self.assertEqual(response.status_code, 302)
@@ -179,11 +179,7 @@ class DraftAndSubmitTests(EntryTestCase):
 
     def test_a_task_update_cannot_be_emptied_nor_changed_once_sent(self):
         def task(status, version, action="save"):
-            data = {
-                f"ts-{self.task_a.pk}": status,
-                f"tn-{self.task_a.pk}": "",
-                f"tver-{self.task_a.pk}": str(version),
-            }
+            data = self.task_row(self.task_a, status, version=version)
             return self.save(data, action=action, user=self.clerk)
 
         task("in_progress", 0)
@@ -200,12 +196,7 @@ class DraftAndSubmitTests(EntryTestCase):
         self.assertEqual(update.status, "in_progress")
 
     def test_a_delayed_task_needs_a_narrative(self):
-        data = {
-            f"ts-{self.task_a.pk}": "delayed",
-            f"tn-{self.task_a.pk}": "",
-            f"tver-{self.task_a.pk}": "0",
-        }
-        response = self.save(data, user=self.clerk)
+        response = self.save(self.task_row(self.task_a, "delayed"), user=self.clerk)
         self.assertContains(response, "phải nêu nguyên nhân")
         self.assertFalse(TaskUpdate.objects.filter(task=self.task_a).exists())
 

@@ -101,22 +101,14 @@ class LongTextTests(EntryTestCase):
         self.assertEqual(self.figure(self.grain).note, note)
 
     def test_a_task_narrative_over_the_limit_is_refused_and_kept_on_the_page(self):
-        pk = self.task_a.pk
         narrative = "Đã triển khai " + "y" * 2000
-        response = self.save(
-            {f"ts-{pk}": "in_progress", f"tn-{pk}": narrative, f"tver-{pk}": "0"}
-        )
+        response = self.save(self.task_row(self.task_a, "in_progress", narrative))
         self.assertContains(response, "Nội dung dài quá 2000 ký tự; vui lòng rút gọn.")
         self.assertFalse(TaskUpdate.objects.filter(task=self.task_a).exists())
 
     def test_a_task_update_is_saved_as_a_draft_with_its_narrative(self):
-        pk = self.task_a.pk
         response = self.save(
-            {
-                f"ts-{pk}": "in_progress",
-                f"tn-{pk}": "  Đang triển khai.  ",
-                f"tver-{pk}": "0",
-            }
+            self.task_row(self.task_a, "in_progress", "  Đang triển khai.  ")
         )
         self.assertRedirects(response, self.entry_url())
         update = TaskUpdate.objects.get(task=self.task_a, period=self.q4)

@@ -407,13 +407,8 @@ class CleanTextTests(EntryTestCase):
         self.assertIsNone(self.figure(self.grain))
 
     def test_a_control_character_in_a_task_narrative_is_refused(self):
-        pk = self.task_a.pk
         response = self.save(
-            {
-                f"ts-{pk}": "delayed",
-                f"tn-{pk}": "Chậm do\x1b[31m mưa lũ",
-                f"tver-{pk}": "0",
-            },
+            self.task_row(self.task_a, "delayed", "Chậm do\x1b[31m mưa lũ"),
             user=self.clerk,
         )
         self.assertContains(response, "ký tự điều khiển U+001B")
