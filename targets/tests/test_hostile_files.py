@@ -266,6 +266,19 @@ class BoundedCsvTests(SimpleTestCase):
         self.assertEqual(len(dataset), LIMIT)
 
 
+def dry_run(path, out) -> None:
+    """`manage.py import_figures PATH --user quantri --dry-run`, its report in `out`."""
+    call_command(
+        "import_figures",
+        str(path),
+        "--user",
+        "quantri",
+        "--dry-run",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+
+
 class RefusedOnEveryPathTests(ImportTestCase):
     """The admin upload and the command meet the same refusals; nothing is
     written."""
@@ -303,15 +316,7 @@ class RefusedOnEveryPathTests(ImportTestCase):
                     path.write_bytes(build())
                     out = io.StringIO()
                     with self.assertRaises(CommandError) as caught:
-                        call_command(
-                            "import_figures",
-                            str(path),
-                            "--user",
-                            "quantri",
-                            "--dry-run",
-                            stdout=out,
-                            stderr=io.StringIO(),
-                        )
+                        dry_run(path, out)
                     self.assertIn(f"Không nhập tệp “{name}”", str(caught.exception))
                     self.assertIn(fragment, str(caught.exception))
                     self.assertNotIn("dòng số liệu", out.getvalue())
@@ -322,14 +327,7 @@ class RefusedOnEveryPathTests(ImportTestCase):
             path = Path(folder) / "co-dong-trong.xlsx"
             path.write_bytes(workbook([ROWS[0], [None] * 6, [None] * 6, ROWS[1]]))
             out = io.StringIO()
-            call_command(
-                "import_figures",
-                str(path),
-                "--user",
-                "quantri",
-                "--dry-run",
-                stdout=out,
-            )
+            dry_run(path, out)
         self.assertIn("“co-dong-trong.xlsx”: 2 dòng số liệu.", out.getvalue())
         self.assertEqual(figures(), ([], 0))
 
