@@ -31,7 +31,7 @@ from targets.models import (
 )
 from targets.spreadsheets import SafeCSV, SafeXLSX
 
-from .builders import AT_LEAST, FROM_START, SUM, add_resolution
+from .builders import add_resolution, target_fields
 
 # A small valid PDF, as evidence files are checked by content.
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -212,18 +212,16 @@ def many_targets(resolution, years, count: int, code="1t", name="Chỉ tiêu "):
     return Target.objects.bulk_create(
         (
             Target(
-                indicator=indicator,
-                code=f"{code}{i}",
-                order=i,
-                name=f"{name}{i}",
-                unit="tấn",
-                target_value=Decimal(1000),
-                comparison=AT_LEAST,
-                combine=SUM,
-                path=FROM_START,
-                window_start_year=years[0],
-                window_end_year=years[-1],
-                clause="Thử",
+                **target_fields(
+                    indicator,
+                    f"{code}{i}",
+                    order=i,
+                    name=f"{name}{i}",
+                    target_value=Decimal(1000),
+                    window_start_year=years[0],
+                    window_end_year=years[-1],
+                    clause="Thử",
+                )
             )
             for i in range(count)
         ),

@@ -64,9 +64,9 @@ def add_resolution(commune: Commune, **fields) -> Resolution:
     return Resolution.objects.create(**(values | fields))
 
 
-def add_target(indicator: Indicator, code: str, **fields) -> Target:
-    """A target of the indicator: at least 100 tấn, summed from the start of 2025;
-    `fields` (name, unit, target_value…) override."""
+def target_fields(indicator: Indicator, code: str, **fields) -> dict:
+    """What a test target of the indicator is: at least 100 tấn, summed from the
+    start of 2025; `fields` (name, unit, target_value…) override."""
     values = dict(
         indicator=indicator,
         code=code,
@@ -80,7 +80,12 @@ def add_target(indicator: Indicator, code: str, **fields) -> Target:
         window_end_year=Y,
         clause=f"Điều khoản của chỉ tiêu {code}.",
     )
-    return Target.objects.create(**(values | fields))
+    return values | fields
+
+
+def add_target(indicator: Indicator, code: str, **fields) -> Target:
+    """A target of the indicator (`target_fields`), stored."""
+    return Target.objects.create(**target_fields(indicator, code, **fields))
 
 
 def build_commune(name: str, **resolution) -> tuple[Resolution, dict]:
