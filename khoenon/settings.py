@@ -120,6 +120,10 @@ PAGES_CACHE_DIR = (
 )
 if TESTING:
     atexit.register(shutil.rmtree, PAGES_CACHE_DIR, ignore_errors=True)
+# How many report files (PDF, xlsx) the machine builds at a time, whichever worker
+# asks; the others wait their turn (reports.page_cache.kept_file). One leaves the
+# second core to the pages on the 2-core server.
+FILE_BUILDS = env.int("FILE_BUILDS", default=1)
 _LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 CACHES = {
     "default": {"BACKEND": _LOCMEM},

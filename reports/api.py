@@ -10,9 +10,11 @@ the schema comes from the @extend_schema beside it.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import conditional_page
@@ -43,6 +45,7 @@ from targets.progress_load import load_resolution_progress
 from targets.services import WorkflowError
 
 from . import serializers as s
+from .page_cache import kept, page_key
 from .public import public_only
 
 PUBLIC_MAX_AGE = 60
@@ -108,6 +111,33 @@ def read_view(func):
     """An anonymous-friendly GET: no login, an ETag (a digest of the content, 304
     on a repeat), anonymous requests throttled."""
     return login_not_required(conditional_page(func))
+
+
+def kept_when_anonymous(func):
+    """Under @api_view (after authentication and throttling): an anonymous read is
+    open data, the same for everyone who is not logged in, so its answer is kept in
+    the shared pages cache (reports.page_cache) under the data version, the address
+    and the query. A token or a session may see what is not public (quarters not
+    published, figures not approved, whose changes do not move the version): their
+    answers are drawn afresh every time. Only a 200 is kept; refusals are raised."""
+
+    @wraps(func)
+    def view(request, *args, **kwargs):
+        if not _anonymous(request):
+            return func(request, *args, **kwargs)
+        address = request.build_absolute_uri(request.path)
+        key = page_key("api", address, sorted(request.query_params.lists()))
+
+        def draw():
+            response = func(request, *args, **kwargs)
+            return response.data if response.status_code == 200 else response
+
+        data = kept(key, draw)
+        if isinstance(data, HttpResponse):
+            return data
+        return _finish(request, Response(data))
+
+    return view
 
 
 ERROR = OpenApiResponse(s.ErrorSerializer, description="Lỗi, kèm thông điệp.")
@@ -181,6 +211,7 @@ def _resolutions():
     responses={200: _paged_schema(s.ResolutionSerializer, "ResolutionPage")},
 )
 @api_view(["GET"])
+@kept_when_anonymous
 def resolutions(request):
     return _paged(
         request, _resolutions().order_by("-adopted_on", "pk"), s.ResolutionSerializer
@@ -200,6 +231,7 @@ class ResolutionDetailSerializer(s.ResolutionSerializer):
     responses={200: ResolutionDetailSerializer, 404: NOT_FOUND},
 )
 @api_view(["GET"])
+@kept_when_anonymous
 def resolution(request, resolution_id):
     item = Resolution.objects.select_related("commune").filter(pk=resolution_id).first()
     if item is None:
@@ -224,6 +256,7 @@ def _resolution(request) -> Resolution | None:
     responses=_filtered_page(s.IndicatorSerializer, "IndicatorPage"),
 )
 @api_view(["GET"])
+@kept_when_anonymous
 def indicators(request):
     items = Indicator.objects.order_by("resolution", "number")
     chosen = _resolution(request)
@@ -240,6 +273,7 @@ def indicators(request):
     responses=_filtered_page(s.TargetSerializer, "TargetPage"),
 )
 @api_view(["GET"])
+@kept_when_anonymous
 def targets(request):
     items = Target.objects.select_related("indicator").order_by(
         "indicator__resolution", "indicator__number", "order", "code"
@@ -270,6 +304,7 @@ def _periods(request, resolution: Resolution | None) -> list[ReportingPeriod]:
     responses=_filtered_page(s.PeriodSerializer, "PeriodPage"),
 )
 @api_view(["GET"])
+@kept_when_anonymous
 def periods(request):
     return _paged(request, _periods(request, _resolution(request)), s.PeriodSerializer)
 
@@ -282,6 +317,7 @@ def periods(request):
     responses=_filtered_page(s.FigureSerializer, "FigurePage"),
 )
 @api_view(["GET"])
+@kept_when_anonymous
 def figures(request):
     chosen = _resolution(request)
     items = Figure.objects.select_related("period").order_by(
@@ -331,6 +367,7 @@ def figures(request):
     responses=_filtered_page(s.ProgressSerializer, "ProgressPage"),
 )
 @api_view(["GET"])
+@kept_when_anonymous
 def progress(request):
     chosen = _resolution(request) or _resolutions().first()
     if chosen is None:

@@ -16,13 +16,15 @@ CSRF token. Every other page of a logged-in user stays `no-store`
 (khoenon.middleware).
 
 Files are built once per key: a file lock makes a second request for the same file
-wait for the first one's build instead of building it again."""
+wait for the first one's build instead of building it again, and at most
+FILE_BUILDS files (settings) are built at a time on the machine."""
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import time
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -36,9 +38,14 @@ from targets import data_version
 from targets.progress import thresholds
 
 CACHE_CONTROL = "private, no-cache"
-# How long a request waits for another one building the same file before it builds
-# the file itself (a build that crashed leaves no file; its lock goes with it).
+# How long a file request waits for another one building the same file, or for a
+# free build slot, before it is told to come back (a build that crashed leaves no
+# file; its lock goes with it).
 BUILD_WAIT = 120
+BUSY = (
+    "Máy chủ đang tạo các tệp báo cáo khác. Vui lòng thử lại sau ít phút: "
+    "không có gì bị mất."
+)
 
 
 @cache
@@ -83,39 +90,76 @@ def kept(key: str, draw):
     return entry
 
 
-def _lock_path(key: str) -> Path:
+def _lock_path(name: str) -> Path:
     folder = Path(settings.PAGES_CACHE_DIR) / "building"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / hashlib.sha256(key.encode()).hexdigest()
+    return folder / name
+
+
+@contextmanager
+def _one_of(paths: list[Path], wait: float):
+    """A file lock on one of `paths`, shared by every worker of this machine: True
+    once held (released on leaving), False when all stayed busy for `wait` seconds."""
+    files = [open(path, "a") for path in paths]
+    try:
+        deadline = time.monotonic() + wait
+        held = None
+        while held is None:
+            for file in files:
+                try:
+                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                held = file
+                break
+            else:
+                if time.monotonic() > deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
+        try:
+            yield True
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+    finally:
+        for file in files:
+            file.close()
+
+
+def busy() -> HttpResponse:
+    """What a file request gets when the server's file builds stayed busy: nothing
+    built, nothing kept, a Vietnamese message and when to try again."""
+    response = HttpResponse(BUSY, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = "30"
+    return response
 
 
 def kept_file(key: str, build) -> bytes:
     """What `build()` returns, built once per `key`: while one request builds it,
-    another for the same key waits (up to BUILD_WAIT seconds) and then reads it. A
-    response (nothing to build) is sent as it is and kept nowhere."""
+    another for the same key waits and then reads it. At most FILE_BUILDS files are
+    built at a time on the machine, whichever worker asks: a PDF at province size
+    takes seconds of a core, and the pages must keep theirs. A request that cannot
+    build within BUILD_WAIT seconds gets `busy()`. A response (nothing to build) is
+    sent as it is and kept nowhere."""
     pages = caches["pages"]
     data = pages.get(key)
     if data is not None:
         return data
-    with open(_lock_path(key), "a") as lock:
-        deadline = time.monotonic() + BUILD_WAIT
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    return build()
-                time.sleep(0.05)
-        try:
-            data = pages.get(key)  # built while this request waited
-            if data is None:
-                data = build()
-                if not isinstance(data, HttpResponse):
-                    pages.set(key, data)
+    this_file = [_lock_path(hashlib.sha256(key.encode()).hexdigest())]
+    slots = [_lock_path(f"slot-{n}") for n in range(settings.FILE_BUILDS)]
+    with _one_of(this_file, BUILD_WAIT) as mine:
+        if not mine:
+            return busy()
+        data = pages.get(key)  # built while this request waited
+        if data is not None:
             return data
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        with _one_of(slots, BUILD_WAIT) as slot:
+            if not slot:
+                return busy()
+            data = build()
+        if not isinstance(data, HttpResponse):
+            pages.set(key, data)
+        return data
 
 
 def _etag(request, key: str) -> str:

@@ -55,14 +55,11 @@ from targets.progress import (
     quarters_between,
     thresholds,
 )
-from targets.progress_load import (
-    build_progress,
-    fetch_progress_rows,
-    load_target_progress,
-)
+from targets.progress_load import load_resolution_progress, load_target_progress
 
 from . import exports
 from .comparison import build_report
+from .page_cache import kept_file, release
 from .presentation import target_lines
 from .reporting import by_area_and_indicator
 from .selection import Selection, chosen, resolutions
@@ -70,8 +67,6 @@ from .task_standing import in_report_order
 
 # How long a proxy or browser may keep a public page without asking again.
 PUBLIC_MAX_AGE = 300
-# Part of every ETag: bump when the public templates change.
-PAGE_VERSION = "1"
 
 
 # --- which quarters are public --------------------------------------------------------
@@ -127,7 +122,11 @@ def _data() -> tuple:
 
 
 def _etag(*parts) -> str:
-    return quote_etag(hashlib.sha256(repr((PAGE_VERSION, parts)).encode()).hexdigest())
+    """A digest of what a page is drawn from, with the release's code and templates
+    (page_cache.release), so a new release never answers with a page kept by the
+    previous one."""
+    digest = hashlib.sha256(repr((release(), parts)).encode()).hexdigest()
+    return quote_etag(digest)
 
 
 def _last_modified(periods) -> int | None:
@@ -137,26 +136,46 @@ def _last_modified(periods) -> int | None:
     return int(max(stamps).timestamp()) if stamps else None
 
 
+def _kept(etag: str, build) -> HttpResponse:
+    """`build()`'s answer for this ETag (which names the data version), built once
+    and kept in the shared pages cache (reports.page_cache.kept_file: one build per
+    key, a bounded number at a time). The public pages read neither the user nor a
+    CSRF token, so one answer serves everyone. Only a 200 is kept."""
+
+    def made():
+        response = build()
+        if response.status_code != 200:
+            return response
+        return {"content": response.content, "headers": dict(response.items())}
+
+    entry = kept_file(f"public:{etag}", made)
+    if isinstance(entry, HttpResponse):
+        return entry
+    response = HttpResponse(entry["content"])
+    for name, value in entry["headers"].items():
+        response[name] = value
+    return response
+
+
 def cacheable(request, build, etag: str | None = None, last_modified=None):
     """The response of `build()`, or 304 when the client holds it already. With
-    `etag` given (from the data) a 304 costs no rendering; without it the ETag is
-    the digest of the rendered content."""
+    `etag` given (from the data) a 304 costs no rendering and a 200 is drawn once
+    per data version for every client; without it the ETag is the digest of the
+    rendered content."""
     response = None
     if etag is not None:
         response = get_conditional_response(
             request, etag=etag, last_modified=last_modified
-        )
-    if response is None:
+        ) or _kept(etag, build)
+    else:
         response = build()
-        if etag is None:
-            etag = _etag(response.content)
-            response["ETag"] = etag
-            response = (
-                get_conditional_response(
-                    request, etag=etag, last_modified=last_modified, response=response
-                )
-                or response
+        etag = _etag(response.content)
+        response = (
+            get_conditional_response(
+                request, etag=etag, last_modified=last_modified, response=response
             )
+            or response
+        )
     response["ETag"] = etag
     if last_modified is not None:
         response["Last-Modified"] = http_date(last_modified)
@@ -197,8 +216,7 @@ def _offered(selection) -> tuple[list, list]:
     )
 
 
-def _index_page(request, selection, rows):
-    progress = build_progress(rows)
+def _index_page(request, selection, progress):
     lines = target_lines(progress.items, "public:target", selection.period)
     return render(
         request,
@@ -223,13 +241,19 @@ def index(request):
     selection = select(request)
     if selection is None or selection.period is None:
         return _nothing(request, selection)
-    etag = _etag("index", _data(), *_offered(selection), selection.resolution.pk)
+    etag = _etag(
+        "index",
+        _data(),
+        *_offered(selection),
+        selection.resolution.pk,
+        selection.period.pk,
+    )
     return cacheable(
         request,
         lambda: _index_page(
             request,
             selection,
-            fetch_progress_rows(selection.resolution, selection.period),
+            load_resolution_progress(selection.resolution, selection.period),
         ),
         etag,
         _last_modified(selection.periods),
@@ -490,11 +514,19 @@ def _report(request, kind: str, render_report):
     if selection is None or selection.period is None:
         return _nothing(request, selection)
     today = timezone.localdate()
-    etag = _etag("report", kind, _data(), today, *_offered(selection))
+    etag = _etag(
+        "report",
+        kind,
+        _data(),
+        today,
+        *_offered(selection),
+        selection.resolution.pk,
+        selection.period.pk,
+    )
 
     def build():
-        rows = fetch_progress_rows(selection.resolution, selection.period)
-        comparison = build_report(build_progress(rows), today)
+        progress = load_resolution_progress(selection.resolution, selection.period)
+        comparison = build_report(progress, today)
         return render_report(selection, comparison)
 
     return cacheable(request, build, etag, _last_modified(selection.periods))

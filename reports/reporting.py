@@ -15,7 +15,7 @@ from django.utils import timezone
 from targets.models import Comparison, PeriodState, ReportingPeriod, WorkflowState
 from targets.numbers import round_to
 from targets.progress import TargetProgress
-from targets.progress_load import SENT_STATES, ProgressRows, ResolutionProgress
+from targets.progress_load import SENT_STATES, ResolutionProgress
 from targets.reading import HUNDRED
 
 
@@ -74,8 +74,8 @@ class Sent:
     last_update: datetime.datetime | None
 
 
-def sent_figures(rows: ProgressRows) -> Sent:
-    """From the figures the progress loader fetched (those up to the period that count
+def sent_figures(progress: ResolutionProgress) -> Sent:
+    """From the figures the progress loader read (those up to the period that count
     or were sent): no query of its own."""
     at: dict[int, datetime.datetime | None] = {}
     last_update = None
@@ -90,10 +90,10 @@ def sent_figures(rows: ProgressRows) -> Sent:
         approved,
         saved,
         *_,
-    ) in rows.figures:
+    ) in progress.figures:
         if state not in SENT_STATES:  # sent: reported, waiting or approved
             continue
-        if period_id == rows.period.pk:
+        if period_id == progress.period.pk:
             at[target_id] = submitted
         if state == WorkflowState.APPROVED:
             # Figures loaded by an import or the demo carry no approval time.

@@ -29,12 +29,7 @@ from targets.progress import (
     quarter_label,
     quarters_between,
 )
-from targets.progress_load import (
-    build_progress,
-    fetch_progress_rows,
-    load_resolution_progress,
-    load_target_progress,
-)
+from targets.progress_load import load_resolution_progress, load_target_progress
 
 from . import exports
 from .comparison import build_report
@@ -254,13 +249,12 @@ DASHBOARD_QUERY = ("nq", "ky", "lv", "tt", "dv", "ct", "trang")
 
 
 def _judged(params):
-    """The selection a reader page shows, its rows and their judgement; rows and
-    judgement None when there is nothing to judge yet (no resolution or quarter)."""
+    """The selection a reader page shows and its judgement; None when there is
+    nothing to judge yet (no resolution or quarter)."""
     selection = reader_selection(params)
     if selection is None or selection.period is None:
-        return selection, None, None
-    rows = fetch_progress_rows(selection.resolution, selection.period)
-    return selection, rows, build_progress(rows)
+        return selection, None
+    return selection, load_resolution_progress(selection.resolution, selection.period)
 
 
 def _not_reported(reports, first: int | None) -> list[dict]:
@@ -281,7 +275,7 @@ def _not_reported(reports, first: int | None) -> list[dict]:
 
 def _dashboard_drawing(request, params, linkable):
     """The dashboard below the navigation bar, or the empty page."""
-    selection, rows, progress = _judged(params)
+    selection, progress = _judged(params)
     if progress is None:
         return _empty(request, selection)
     resolution, period = selection.resolution, selection.period
@@ -311,7 +305,7 @@ def _dashboard_drawing(request, params, linkable):
     missing_lines = target_lines(
         missing[:first], "reports:target", period, linkable
     ).values()
-    sent = sent_figures(rows)
+    sent = sent_figures(progress)
     not_reported = _not_reported(body_reports(progress, sent.at), first)
     return _drawn(
         "reports/_dashboard.html",
@@ -591,11 +585,11 @@ def _chosen_cards(chosen: str, everyone: list[dict]) -> list[dict]:
 
 
 def _bodies_drawing(request, params, linkable):
-    selection, rows, progress = _judged(params)
+    selection, progress = _judged(params)
     if progress is None:
         return _empty(request, selection)
     resolution, period = selection.resolution, selection.period
-    reports = body_reports(progress, sent_figures(rows).at)
+    reports = body_reports(progress, sent_figures(progress).at)
     task_rows = task_standings(resolution, period)
     lines = target_lines(progress.items, "reports:target", period, linkable)
     everyone = _body_cards(progress, reports, lines, task_rows)

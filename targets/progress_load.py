@@ -2,9 +2,9 @@
 target at a period, fetched in a constant number of queries, then judged by
 targets.progress.evaluate.
 
-`load_resolution_progress()` (dashboard, report, body scorecards) comes in two steps,
-`fetch_progress_rows()` (plain rows) and `build_progress()` (no query), so that a
-page can read who sent what from the same rows (reports.reporting.sent_figures).
+`load_resolution_progress()` (dashboard, report, body scorecards) keeps the figure
+rows it read, so that a page can read who sent what without a query of its own
+(reports.reporting.sent_figures).
 `load_target_progress()` is one target's page with its quarterly history.
 """
 
@@ -56,6 +56,9 @@ class ResolutionProgress:
     by_area: dict[str, Counts]
     by_indicator: dict[Indicator, Counts]
     by_body: dict[ResponsibleBody, Counts]
+    # The figure rows read (FIGURE_COLUMNS, in primary key order): those that count
+    # and those sent, up to the period.
+    figures: tuple[tuple, ...] = ()
 
 
 # The body that implements the whole resolution (Article 2.1) above the office that
@@ -76,37 +79,13 @@ def _in_role_order(assignments: Iterable[Assignment]) -> list[Assignment]:
     )
 
 
-def _columns(model) -> list[str]:
-    return [f.attname for f in model._meta.concrete_fields]
-
-
 # Figures a body has sent: waiting for approval or approved. Not what the progress
 # counts (JUDGED_STATES) but what "who has reported for the period" reads; the
 # loader fetches both in one query.
 SENT_STATES = (WorkflowState.SUBMITTED, WorkflowState.APPROVED)
 
-
-@dataclass(frozen=True)
-class ProgressRows:
-    """What the progress of a resolution at a period is computed from, as the plain
-    rows of four queries: every column of the targets and of their indicators, the
-    figures up to the period that count or were sent, the period's assessments, every
-    column of the target assignments and of their bodies."""
-
-    resolution: Resolution
-    period: ReportingPeriod
-    states: tuple[str, ...] | None
-    db: str
-    targets: tuple[tuple, ...]
-    figures: tuple[tuple, ...]
-    assessments: tuple[tuple, ...]
-    assignments: tuple[tuple, ...]
-
-
-TARGET_COLUMNS = _columns(Target)
-INDICATOR_COLUMNS = _columns(Indicator)
-ASSIGNMENT_COLUMNS = _columns(Assignment)
-BODY_COLUMNS = _columns(ResponsibleBody)
+# The figure columns the loader reads: what the judgement needs, and who sent what
+# when (reports.reporting.sent_figures reads them from ResolutionProgress.figures).
 FIGURE_COLUMNS = (
     "target_id",
     "period_id",
@@ -121,95 +100,55 @@ FIGURE_COLUMNS = (
 )
 
 
-def fetch_progress_rows(
+def load_resolution_progress(
     resolution: Resolution,
     period: ReportingPeriod,
     states: Iterable[str] | None = JUDGED_STATES,
-) -> ProgressRows:
-    """The four queries of `load_resolution_progress`, whatever the number of targets.
-    Only figures in `states` count (approved ones by default); None counts all."""
+) -> ResolutionProgress:
+    """Every target of the resolution at the period, with the roll-ups, in four queries
+    whatever the number of targets: targets (with indicators), figures up to the period,
+    the approver's assessments at the period, and the target assignments (with bodies).
+
+    Only figures in `states` count (approved ones by default); None counts all. The
+    figures sent (SENT_STATES) are read in the same query and kept as plain rows."""
     states = None if states is None else tuple(states)
-    targets = (
+    targets = list(
         Target.objects.filter(indicator__resolution=resolution)
-        .order_by("pk")
-        .values_list(*TARGET_COLUMNS, *(f"indicator__{c}" for c in INDICATOR_COLUMNS))
-    )
-    figures = Figure.objects.filter(target__indicator__resolution=resolution).filter(
-        periods_up_to(*period.key, prefix="period__")
-    )
-    if states is not None:
-        figures = figures.filter(state__in={*states, *SENT_STATES})
-    figures = figures.order_by("pk").values_list(*FIGURE_COLUMNS)
-    assessments = (
-        Assessment.objects.filter(
-            target__indicator__resolution=resolution, period=period
-        )
-        .order_by("pk")
-        .values_list("target_id", "verdict", "reason")
-    )
-    assignments = (
-        Assignment.objects.filter(target__indicator__resolution=resolution)
-        .order_by("pk")
-        .values_list(*ASSIGNMENT_COLUMNS, *(f"body__{c}" for c in BODY_COLUMNS))
-    )
-    return ProgressRows(
-        resolution=resolution,
-        period=period,
-        states=states,
-        db=targets.db,
-        targets=tuple(targets),
-        figures=tuple(figures),
-        assessments=tuple(assessments),
-        assignments=tuple(assignments),
-    )
-
-
-def _with_related(db, rows, model, columns, name, related_columns) -> list:
-    """Instances of `model` from rows of its columns followed by those of the object
-    its foreign key `name` points to, that object set on each (one instance per
-    related row, as select_related would, but shared)."""
-    related_model = model._meta.get_field(name).related_model
-    n = len(columns)
-    related = {}
-    instances = []
-    for row in rows:
-        instance = model.from_db(db, columns, row[:n])
-        pk = row[n]
-        if pk not in related:
-            related[pk] = related_model.from_db(db, related_columns, row[n:])
-        setattr(instance, name, related[pk])
-        instances.append(instance)
-    return instances
-
-
-def build_progress(rows: ProgressRows) -> ResolutionProgress:
-    """The progress of every target and the roll-ups, from the rows alone: no query.
-    Targets come with their indicator (one instance per indicator), assignments with
-    their body (one instance per body), as the ORM would have built them."""
-    targets = _with_related(
-        rows.db, rows.targets, Target, TARGET_COLUMNS, "indicator", INDICATOR_COLUMNS
+        .select_related("indicator")
+        .order_by()
     )
     # Target's own ordering, sorted here rather than joined in SQL.
     targets.sort(key=lambda t: (t.indicator.number, t.order, t.code, t.pk))
+    rows = Figure.objects.filter(target__indicator__resolution=resolution).filter(
+        periods_up_to(*period.key, prefix="period__")
+    )
+    if states is not None:
+        rows = rows.filter(state__in={*states, *SENT_STATES})
+    rows = tuple(rows.order_by("pk").values_list(*FIGURE_COLUMNS))
 
     figures: dict[int, dict[Quarter, Decimal]] = defaultdict(dict)
     estimates: dict[int, set[Quarter]] = defaultdict(set)
-    for target_id, _, year, quarter, value, state, *_, kind in rows.figures:
-        if rows.states is None or state in rows.states:
+    for target_id, _, year, quarter, value, state, *_, kind in rows:
+        if states is None or state in states:
             figures[target_id][(year, quarter)] = value
             if kind == FigureKind.ESTIMATE:
                 estimates[target_id].add((year, quarter))
     overrides = {
-        target_id: (verdict, reason) for target_id, verdict, reason in rows.assessments
+        target_id: (verdict, reason)
+        for target_id, verdict, reason in Assessment.objects.filter(
+            target__indicator__resolution=resolution, period=period
+        )
+        .order_by()
+        .values_list("target_id", "verdict", "reason")
     }
-    built = _with_related(
-        rows.db, rows.assignments, Assignment, ASSIGNMENT_COLUMNS, "body", BODY_COLUMNS
-    )
     assignments: dict[int, list[Assignment]] = defaultdict(list)
-    for assignment in _in_role_order(built):
+    for assignment in _in_role_order(
+        Assignment.objects.filter(target__indicator__resolution=resolution)
+        .select_related("body")
+        .order_by()
+    ):
         assignments[assignment.target_id].append(assignment)
 
-    period = rows.period
     items = []
     for target in targets:
         verdict, reason = overrides.get(target.pk, (None, ""))
@@ -225,27 +164,15 @@ def build_progress(rows: ProgressRows) -> ResolutionProgress:
             TargetProgress(target, progress, tuple(assignments.get(target.pk, ())))
         )
     return ResolutionProgress(
-        resolution=rows.resolution,
+        resolution=resolution,
         period=period,
         items=tuple(items),
         overall=rollup(i.progress for i in items),
         by_area=group_by_area(items),
         by_indicator=group_by_indicator(items),
         by_body=group_by_body(items),
+        figures=rows,
     )
-
-
-def load_resolution_progress(
-    resolution: Resolution,
-    period: ReportingPeriod,
-    states: Iterable[str] | None = JUDGED_STATES,
-) -> ResolutionProgress:
-    """Every target of the resolution at the period, with the roll-ups, in four queries
-    whatever the number of targets: targets (with indicators), figures up to the period,
-    the approver's assessments at the period, and the target assignments (with bodies).
-
-    Only figures in `states` count (approved ones by default); None counts all."""
-    return build_progress(fetch_progress_rows(resolution, period, states))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,154 @@
+"""The public pages and the open-data API on the one shared cache, and the bound on
+report files built at a time (reports.page_cache.kept_file)."""
+
+import json
+import threading
+import time
+
+from django.db import connection
+from django.test import Client, SimpleTestCase, override_settings
+from django.test.utils import CaptureQueriesContext
+
+from reports import page_cache
+from reports.tests.test_api import ApiTestCase
+from targets.models import Figure, WorkflowState
+from targets.numbers import format_decimal
+
+from .builders import D
+
+
+class OpenDataKeptTests(ApiTestCase):
+    def grain_q3(self):
+        return Figure.objects.get(target=self.grain, period=self.q3)
+
+    def progress(self, client):
+        response = client.get(f"/api/v1/progress/?period={self.q3.pk}")
+        self.assertEqual(response.status_code, 200)
+        results = json.loads(response.content)["results"]
+        return next(r for r in results if r["target"] == self.grain.pk)
+
+    def test_an_anonymous_read_again_costs_the_version_query_alone(self):
+        self.progress(self.api())
+        with CaptureQueriesContext(connection) as queries:
+            self.progress(self.api())
+        self.assertEqual(len(queries), 1)
+        self.assertIn("targets_dataversion", queries[0]["sql"])
+
+    def test_an_approved_change_shows_at_the_next_anonymous_read(self):
+        # Grain output adds its quarters up: the year so far moves with Q3.
+        before = self.progress(self.api())
+        old = self.grain_q3().value
+        Figure.objects.filter(pk=self.grain_q3().pk).update(value=old + D("100"))
+        after = self.progress(self.api())
+        self.assertEqual(D(after["value"]), D(before["value"]) + D("100"))
+
+    def test_a_reader_never_gets_the_answer_kept_for_anonymous_clients(self):
+        anonymous = json.loads(self.api().get("/api/v1/periods/").content)
+        reader = json.loads(self.api("delegate").get("/api/v1/periods/").content)
+        anonymous_ids = {p["id"] for p in anonymous["results"]}
+        reader_ids = {p["id"] for p in reader["results"]}
+        self.assertNotIn(self.q4.pk, anonymous_ids)
+        self.assertIn(self.q4.pk, reader_ids)
+        # And the other way round: a reader's answer is kept for nobody.
+        self.api("delegate").get("/api/v1/periods/")
+        again = json.loads(self.api().get("/api/v1/periods/").content)
+        self.assertEqual({p["id"] for p in again["results"]}, anonymous_ids)
+
+    def test_a_refusal_is_not_kept(self):
+        first = self.api().get("/api/v1/progress/?resolution=999999")
+        self.assertEqual(first.status_code, 404)
+        self.assertEqual(
+            self.api().get("/api/v1/progress/?resolution=abc").status_code, 400
+        )
+        self.assertEqual(
+            self.api().get("/api/v1/progress/?resolution=999999").status_code, 404
+        )
+
+
+class PublicPagesKeptTests(ApiTestCase):
+    def test_the_public_dashboard_is_drawn_once_per_data_version(self):
+        url = f"/cong-khai/?ky={self.q3.pk}"
+        first = Client().get(url)
+        self.assertEqual(first.status_code, 200)
+        with CaptureQueriesContext(connection) as queries:
+            again = Client().get(url)  # another visitor, nothing held
+        self.assertEqual(again.content, first.content)
+        self.assertLess(len(queries), 5, [q["sql"] for q in queries])
+
+    def test_a_change_to_a_published_figure_shows_at_the_next_request(self):
+        url = f"/cong-khai/bao-cao/?ky={self.q3.pk}"
+        value = self.grain_q3_value()
+        before = Client().get(url).content.decode()
+        self.assertIn(format_decimal(value), before)
+        Figure.objects.filter(target=self.grain, period=self.q3).update(
+            value=D("3999.99")
+        )
+        after = Client().get(url).content.decode()
+        self.assertIn("3.999,99", after)
+
+    def test_two_quarters_never_share_a_kept_page(self):
+        q2 = Client().get(f"/cong-khai/?ky={self.q2.pk}")
+        q3 = Client().get(f"/cong-khai/?ky={self.q3.pk}")
+        self.assertNotEqual(q2["ETag"], q3["ETag"])
+        self.assertIn(str(self.q2), q2.content.decode())
+        self.assertIn(str(self.q3), q3.content.decode())
+
+    def grain_q3_value(self):
+        return Figure.objects.get(
+            target=self.grain, period=self.q3, state=WorkflowState.APPROVED
+        ).value
+
+
+@override_settings(FILE_BUILDS=1)
+class FileBuildBoundTests(SimpleTestCase):
+    def test_two_different_files_are_never_built_at_the_same_time(self):
+        spans = {}
+        started = threading.Event()
+
+        def build(name):
+            def run():
+                begin = time.monotonic()
+                started.set()
+                time.sleep(0.3)
+                spans[name] = (begin, time.monotonic())
+                return {"data": name.encode()}
+
+            return run
+
+        first = threading.Thread(
+            target=page_cache.kept_file, args=("file-a", build("a"))
+        )
+        first.start()
+        started.wait(5)
+        self.assertEqual(page_cache.kept_file("file-b", build("b")), {"data": b"b"})
+        first.join()
+        self.assertLessEqual(spans["a"][1], spans["b"][0])
+
+    def test_a_request_that_waits_too_long_is_told_to_come_back(self):
+        holding = threading.Event()
+        release = threading.Event()
+
+        def slow():
+            holding.set()
+            release.wait(5)
+            return {"data": b"a"}
+
+        first = threading.Thread(target=page_cache.kept_file, args=("file-c", slow))
+        first.start()
+        holding.wait(5)
+        built = []
+        try:
+            wait, page_cache.BUILD_WAIT = page_cache.BUILD_WAIT, 0.2
+            answer = page_cache.kept_file("file-d", lambda: built.append(1))
+        finally:
+            page_cache.BUILD_WAIT = wait
+            release.set()
+            first.join()
+        self.assertEqual(answer.status_code, 503)
+        self.assertEqual(answer["Retry-After"], "30")
+        self.assertIn("Vui lòng thử lại", answer.content.decode())
+        self.assertEqual(built, [])
+        # Nothing was kept for the refused file: its next request builds it.
+        self.assertEqual(
+            page_cache.kept_file("file-d", lambda: {"data": b"d"}), {"data": b"d"}
+        )
