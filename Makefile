@@ -84,7 +84,13 @@ system-deps:
 system-fonts:
 	@.ci/system-deps --fonts
 
-test: system-deps $(BIN)/.dev lint test-sqlite test-postgres
+# The two suites run side by side, one per core (each prints its output when it ends);
+# the static files are collected first, once, for the tests that start the
+# production server. A failure, or a suite that collects no test (pytest's 5), fails
+# `make test`.
+test: system-deps $(BIN)/.dev lint staticfiles/staticfiles.json
+	@echo "== test suites on SQLite and on PostgreSQL, side by side =="
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .
