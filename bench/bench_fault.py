@@ -1,5 +1,6 @@
-"""Fault benchmark: the mixed load of bench_load.py while PostgreSQL restarts in the
-middle of the run; then every acknowledged save is looked up in the database.
+"""Fault benchmark: the mixed load of bench_load.py (readers, report downloads, clerks'
+drafts, an approval cycle a minute) while PostgreSQL restarts in the middle of the
+run; then every acknowledged save is looked up in the database.
 
     .venv/bin/python bench/bench_fault.py [--users 50] [--clerks 10] [--duration 60]
                                           [--ramp 20] [--restart-at 20]
@@ -115,7 +116,7 @@ def outage_report(run, window: tuple[float, float]) -> None:
 
 
 def main() -> None:
-    parser = arguments(__doc__.splitlines()[0])
+    parser = arguments(__doc__.splitlines()[0], duration=60)
     parser.add_argument(
         "--restart-at",
         type=float,
