@@ -141,6 +141,15 @@ class Scores:
                 if ref["weight"] and audit["score"] is not None and audit["score"] < 1:
                     nodes = self.failed.setdefault(f"{category}: {ref['id']}", set())
                     nodes.update(elements(audit))
+        # Below its goal, what the performance score lost: its weighted metrics.
+        goal = self.goals.get("performance")
+        if goal and self.runs[-1]["performance"] < goal:
+            for ref in report["categories"]["performance"]["auditRefs"]:
+                audit = audits[ref["id"]]
+                if ref["weight"] and (audit["score"] or 0) < 0.9:
+                    self.failed.setdefault(
+                        f"performance: {ref['id']} (weight {ref['weight']})", set()
+                    ).add(f"{audit.get('displayValue', '')}, score {audit['score']}")
 
     def median(self, key: str) -> float:
         return statistics.median(run[key] for run in self.runs)

@@ -107,6 +107,8 @@ class Wire:
         cdp.on("Network.loadingFinished", self._done)
 
     def _sent(self, event):
+        if event["request"]["url"].startswith("data:"):
+            return  # an inline image (the CSS's icons): nothing on the wire
         self.urls[event["requestId"]] = event["request"]["url"]
         if event.get("type") == "Document":
             self.pages.add(event["requestId"])
@@ -121,7 +123,8 @@ class Wire:
         self.statuses.append((event["requestId"], event["statusCode"]))
 
     def _done(self, event):
-        self.sizes[event["requestId"]] = int(event["encodedDataLength"])
+        if event["requestId"] in self.urls:
+            self.sizes[event["requestId"]] = int(event["encodedDataLength"])
 
     def documents(self) -> str:
         return " → ".join(str(s) for rid, s in self.statuses if rid in self.pages)
