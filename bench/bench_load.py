@@ -181,6 +181,22 @@ class Portal:
                     seen.append(line)
         return seen[:limit]
 
+    def worker_events(self) -> list[tuple[float, str]]:
+        """(epoch seconds, what) for each worker gunicorn recycled (max_requests),
+        booted, timed out or lost, from its log."""
+        text = (self.folder / "gunicorn.log").read_text(errors="replace")
+        events = []
+        for stamp, what in re.findall(
+            r"^\[([\d-]+ [\d:]+ [+-]\d{4})\] \[\d+\] \[\w+\] "
+            r"(Autorestarting worker|Booting worker|WORKER TIMEOUT|Worker exiting"
+            r"|Worker \(pid:\d+\) was sent)",
+            text,
+            re.M,
+        ):
+            when = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S %z")
+            events.append((when.timestamp(), what))
+        return events
+
     def request_times(self) -> list[float]:
         """gunicorn's own time for each request (from accepting it to the last byte
         written), in ms, from the access log: the server's share of the latency."""
@@ -211,6 +227,7 @@ class Sample:
     status: int  # 0: no answer
     ms: float
     outcome: str  # ok, conflict, error
+    error: str = ""  # the exception's name when the server did not answer
 
 
 @dataclass
@@ -253,6 +270,7 @@ class Run:
     started: float
     ramp_end: float
     stop_at: float
+    wall: float = field(default_factory=time.time)  # time.time() at `started`
     samples: list[Sample] = field(default_factory=list)
     acks: list[Ack] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
@@ -265,10 +283,12 @@ class Run:
         """Send one request and record it; (status, location, text), status 0 and
         the error's name as text when the server did not answer."""
         began = time.monotonic()
+        error = ""
         try:
             status, location, text = browser.request(method, path, form)
         except (OSError, http.client.HTTPException) as exc:
             status, location, text = 0, "", type(exc).__name__
+            error = text
         ms = (time.monotonic() - began) * 1000
         outcome = "ok" if 200 <= status < 400 else "error"
         if kind in ("save", "cycle save", "send", "approve", "reopen"):
@@ -278,7 +298,9 @@ class Run:
         if kind == "login" and status != 302:
             outcome = "error"
         with self.lock:
-            self.samples.append(Sample(began - self.started, kind, status, ms, outcome))
+            self.samples.append(
+                Sample(began - self.started, kind, status, ms, outcome, error)
+            )
         return status, location, text
 
     def pause(self, rng: random.Random) -> bool:
@@ -997,11 +1019,26 @@ def report(run: Run, args, title: str) -> None:
     print(f"Whole run including the ramp and the logins ({len(run.samples)} requests):")
     for line in table(run.samples, run.stop_at - run.started)[:2]:
         print(line)
-    errors = Counter((s.kind, s.status) for s in run.samples if s.outcome == "error")
+    events = [
+        (at - run.wall, what)
+        for at, what in args.portal.worker_events()
+        if at >= run.wall - 1
+    ]
+    if events:
+        print(
+            "  gunicorn's workers during the run (s since the start): "
+            + ", ".join(f"{what} {at:.0f}" for at, what in events)
+        )
+    failed = [s for s in run.samples if s.outcome == "error"]
+    errors = Counter((s.kind, s.status, s.error) for s in failed)
     if errors:
-        print("  errors by kind and status (0 = no answer):")
-        for (kind, status), n in sorted(errors.items()):
-            print(f"    {kind:14} {status:4}  × {n}")
+        print("  errors by kind and status (0 = no answer, with the client's error):")
+        for (kind, status, error), n in sorted(errors.items()):
+            print(f"    {kind:14} {status:4} {error:24} × {n}")
+        print(
+            "  at (s since the start): "
+            + ", ".join(f"{s.at + s.ms / 1000:.1f}" for s in failed[:40])
+        )
         print("  what the server logged:")
         for line in args.portal.error_lines():
             print(f"    {line[:150]}")
@@ -1140,12 +1177,13 @@ def main() -> None:
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
-    if args.db == "postgres":
+    chosen = args.db
+    if chosen == "postgres":
         under_postgres()
         run_on("postgres", args)
         return
     run_on("sqlite", args)
-    if args.db == "both":
+    if chosen == "both":
         sys.stdout.flush()
         wrapper = ROOT / ".ci" / "with-postgres"
         script = str(Path(__file__).resolve())
