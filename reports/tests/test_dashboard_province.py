@@ -1,4 +1,4 @@
-"""The dashboard at province size (reports.views._dashboard_view): a resolution of
+"""The dashboard at province size (reports.folding.fold): a resolution of
 1 500 targets folds into areas and indicator lines with their counts, each line
 linked to its rows a page of fifty at a time, without script; every page stays
 under 150 KB of HTML and runs the same queries as the commune's 30 targets. Data
@@ -15,7 +15,7 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from reports import views
+from reports import folding, views
 from targets.models import (
     DELEGATE,
     Area,
@@ -162,7 +162,7 @@ class ProvinceDashboardTests(Reading, TestCase):
         self.assertEqual(len(pages), 1 + 11 * 3)
         for html in pages:
             self.assertLess(len(html.encode()), LIMIT)
-            self.assertLessEqual(len(target_rows(html)), views.PAGE_ROWS)
+            self.assertLessEqual(len(target_rows(html)), folding.PAGE_ROWS)
 
     def test_the_counts_shown_are_the_judged_statuses(self):
         progress = self.engine()
@@ -247,7 +247,7 @@ class ProvinceDashboardTests(Reading, TestCase):
     def test_filters_fold_too_and_the_lines_lead_to_the_matching_rows(self):
         progress = self.engine()
         behind = [i for i in progress.items if i.progress.status == Status.BEHIND]
-        self.assertGreater(len(behind), views.PAGE_ROWS)
+        self.assertGreater(len(behind), folding.PAGE_ROWS)
         html = self.get(tt="behind")
         # The top counts stay the whole selection's.
         self.assertIn(progress.overall.summary, html)
@@ -280,7 +280,7 @@ class ProvinceDashboardTests(Reading, TestCase):
         )
         progress = self.engine()
         theirs = {i.target.pk for i in progress.items if body in i.responsible_bodies}
-        self.assertLessEqual(len(theirs), views.PAGE_ROWS)
+        self.assertLessEqual(len(theirs), folding.PAGE_ROWS)
         html = self.get(dv=body.pk)
         self.assertEqual(set(target_rows(html)), theirs)
         self.assertEqual(indicator_lines(html), {})
@@ -342,14 +342,14 @@ class ProvinceDashboardTests(Reading, TestCase):
         count = len(
             [i for i in self.engine().items if self.q3.key in i.progress.missing]
         )
-        self.assertGreater(count, views.LIST_FIRST)
-        self.assertEqual(missing.count("<li "), views.LIST_FIRST)
+        self.assertGreater(count, folding.LIST_FIRST)
+        self.assertEqual(missing.count("<li "), folding.LIST_FIRST)
         self.assertIn(f"còn {count} chỉ tiêu chưa có số liệu", text(missing))
-        self.assertIn(f"… và {count - views.LIST_FIRST} chỉ tiêu khác", text(missing))
+        self.assertIn(f"… và {count - folding.LIST_FIRST} chỉ tiêu khác", text(missing))
         listed = re.search(
             r'<ul class="small mb-0 not-reported">(.*?)</ul>(.*?)</section>', html, re.S
         )
-        self.assertEqual(listed.group(1).count("<li>"), views.LIST_FIRST)
+        self.assertEqual(listed.group(1).count("<li>"), folding.LIST_FIRST)
         self.assertRegex(text(listed.group(2)), r"… và \d+ đơn vị khác chưa báo cáo\.")
 
     def test_the_commune_size_dashboard_is_not_folded(self):
@@ -409,9 +409,9 @@ class ManyIndicatorsTests(Reading, TestCase):
         economy = self.client.get(
             DASHBOARD, {"nq": self.resolution.pk, "lv": Area.ECONOMY}
         ).content.decode()
-        self.assertEqual(len(indicator_lines(economy)), views.PAGE_LINES)
+        self.assertEqual(len(indicator_lines(economy)), folding.PAGE_LINES)
         self.assertIn("Trang 1/2", text(economy))
         found, pages = self.walk(f"?nq={self.resolution.pk}")
         self.assertEqual(found, self.targets)
         for html in pages:
-            self.assertLessEqual(len(target_rows(html)), views.PAGE_ROWS)
+            self.assertLessEqual(len(target_rows(html)), folding.PAGE_ROWS)
