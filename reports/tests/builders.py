@@ -11,7 +11,6 @@ from django.core.cache import caches
 from django.test import TestCase, override_settings
 from django.utils import timezone
 
-from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
 from targets.models import (
     DELEGATE,
     ROLE_GROUPS,
@@ -31,7 +30,7 @@ from targets.models import (
     TaskUpdate,
     Verdict,
 )
-from targets.tests.builders import add_target, build_commune
+from targets.tests.builders import add_target, build_commune, load_portal
 
 D = Decimal
 Y = 2025
@@ -51,9 +50,7 @@ def load_demo() -> Resolution:
     # this one flushes them.
     for name in ROLE_GROUPS:
         Group.objects.get_or_create(name=name)
-    resolution = resolution_load(RESOLUTION_FILE)
-    demo_load(DEMO_FILE, DEMO_DAY)
-    return resolution
+    return load_portal(DEMO_DAY)
 
 
 def user(username: str, group: str, bodies=()) -> User:

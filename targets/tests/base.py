@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, TestCase, override_settings
 from django.utils import timezone
 
-from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
+from targets.loaders import RESOLUTION_FILE, resolution_load
 from targets.models import (
     Area,
     Commune,
@@ -31,7 +31,7 @@ from targets.models import (
 )
 from targets.spreadsheets import SafeCSV, SafeXLSX
 
-from .builders import add_resolution, target_fields
+from .builders import add_resolution, load_portal, target_fields
 
 # A small valid PDF, as evidence files are checked by content.
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -65,8 +65,7 @@ class EntryTestCase(TestCase):
 
     @classmethod
     def setUpTestData(cls):
-        resolution_load(RESOLUTION_FILE)
-        demo_load(DEMO_FILE, timezone.localdate())
+        load_portal(timezone.localdate())
         users = {u.username: u for u in User.objects.all()}
         cls.clerk, cls.other_clerk = users["kinhte"], users["vanhoa"]
         cls.approver, cls.delegate = users["pheduyet"], users["daibieu"]
