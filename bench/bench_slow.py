@@ -28,11 +28,13 @@ measures, in turn:
   page's performance.timeOrigin + its first contentful paint minus the wall time of
   the click, both read in the browser.
 
-For each it prints the bytes on the wire (DevTools' encodedDataLength: compressed
-bodies plus headers, every request from the navigation to the load event), the
-document's status, and whether the first paint waited for a stylesheet: the
-stylesheets the page links, when the last of them arrived and when the HTML did,
-against the first paint (the pages inline their CSS: nothing should be linked).
+The trivial page's paint is the link's floor for one page (a round trip, its
+bytes): the summary also gives each figure's ratio to its median. For each it
+prints the bytes on the wire (DevTools' encodedDataLength: compressed bodies plus
+headers, every request from the navigation to the load event), the document's
+status, and whether the first paint waited for a stylesheet: the stylesheets the
+page links, when the last of them arrived and when the HTML did, against the first
+paint (the pages inline their CSS: nothing should be linked).
 
 Goals: dashboard first paint < 1,5 s on a first visit after login and < 1 s on a
 repeat; clerk from login to the entry page's first paint < 2,5 s. Medians of --runs.
@@ -284,8 +286,10 @@ def run(args) -> None:
 
         print(f"\nMedian of {args.runs} runs (250 kbit/s both ways, 800 ms RTT):")
         print(
-            f"  {'':44} {'FCP':>7} {'on the wire':>12} {'goal':>8}   linked stylesheets"
+            f"  {'':44} {'FCP':>7} {'÷ trivial':>9} {'on the wire':>12} {'goal':>8}"
+            "   linked stylesheets"
         )
+        trivial = statistics.median(r[2].fcp for r in runs)
         for column, first in enumerate(runs[0]):
             same = [r[column] for r in runs]
             fcp = statistics.median(m.fcp for m in same)
@@ -298,7 +302,8 @@ def run(args) -> None:
             )
             sheets = max(len(m.sheets) for m in same)
             print(
-                f"  {first.label:44} {fcp:5.2f} s {size / 1024:8.1f} KB "
+                f"  {first.label:44} {fcp:5.2f} s {fcp / trivial:8.2f}× "
+                f"{size / 1024:8.1f} KB "
                 f"{verdict:>10}   {sheets or 'none'}"
             )
     finally:
