@@ -173,6 +173,7 @@ def main() -> None:
                 f"/bao-cao/?nq={nq}",
                 True,
             ),
+            (f"report nq={nq}, steady", reader, f"/bao-cao/?nq={nq}", False),
         ]
     for _, client, path, _ in cases:  # warm-up: imports, release(), first queries
         request(client, path)
