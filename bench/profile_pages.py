@@ -10,12 +10,14 @@ trivial page, then for each page an approved figure's change (an ORM update: the
 triggers move the data version) and the first request of the page, timed; the
 clerk's entry page and the clerk's trivial page are timed as they are (no cache).
 Each phase's time is its own (what it calls that is a phase itself is not counted
-twice): SQL (every query, through a connection execute wrapper), the page cache's
-file I/O (FileBasedCache get/set: pickle, zlib, the file), the judgement (rows
-read and judged: the progress loader, the task standings, the report's figures,
-minus their SQL), the templates (Django's top-level template renders: the kept
-body, the shell, minus their SQL), gzip, and the rest (middleware, session, view
-code). Medians over --runs rounds. It prints figures and never fails.
+twice): SQL (the database driver's execute of every query, through a connection
+execute wrapper), the page cache's file I/O (FileBasedCache get/set: pickle, zlib,
+the file), the judgement (rows read and judged: the progress loader, the task
+standings, the report's figures, the entry page's rows and reminders; with the
+ORM's own Python — building queries, making instances — but not the execute), the
+templates (Django's top-level template renders: the kept body, the shell, minus
+their SQL), gzip, and the rest (middleware, session, view code). Medians over
+--runs rounds. It prints figures and never fails.
 """
 
 from __future__ import annotations
