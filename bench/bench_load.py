@@ -23,7 +23,10 @@ each log in and loop until the end, pausing 1–3 s (uniform) between requests:
   sánh" selects it (`?nq=<resolution>&ky=<quarter>`, read from the dashboard): its
   HTML `/bao-cao/`, its Excel `/bao-cao/excel/` or its PDF `/bao-cao/pdf/` (one in
   three each). 0.13 of the delegates' steps is about one request in ten of the mix.
-  Like a browser's download, no conditional request: every answer is a full 200;
+  Like a browser's download, no conditional request: every answer is a full 200.
+  Like a browser, a user whose kept-alive connection closes before any answer (a
+  gunicorn worker recycled by max_requests closes its idle connections) sends the
+  request once more on a new connection; such requests are counted and printed;
 - clerks (`kinhte` and `vanhoa`, --clerks of the users) open their entry page, type
   for 1–3 s, and save one figure of their own: a new value, with a note. Each clerk
   user has its own figure, so saves do not collide while there are no more clerks
@@ -109,6 +112,11 @@ DOWNLOADS = {
 }
 # The approval cycle's requests, apart from the load's own kinds.
 CYCLE_KINDS = ("cycle page", "cycle save", "send", "approve", "reopen")
+CLOSED_UNANSWERED = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    BrokenPipeError,
+)
 GOAL_P95 = 300  # ms, issue 17
 AFTER_MOVE = 10  # seconds after a version move that count as "right after"
 
@@ -277,6 +285,7 @@ class Run:
     threads: list[threading.Thread] = field(default_factory=list)
     cpu: list[dict] = field(default_factory=list)  # at the ramp's end, at the stop
     cache: list[tuple[float, str, str]] = field(default_factory=list)  # writes
+    resent: list[float] = field(default_factory=list)  # see timed()
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def timed(self, browser: Browser, kind: str, method: str, path: str, form=None):
@@ -284,8 +293,19 @@ class Run:
         the error's name as text when the server did not answer."""
         began = time.monotonic()
         error = ""
+        reused = browser.connection is not None
         try:
-            status, location, text = browser.request(method, path, form)
+            try:
+                status, location, text = browser.request(method, path, form)
+            except CLOSED_UNANSWERED:
+                if not reused:
+                    raise
+                # A kept-alive connection closed before any answer (a worker
+                # recycled by max_requests closes them): a browser sends the
+                # request again on a new connection, and so do we, once.
+                with self.lock:
+                    self.resent.append(began - self.started)
+                status, location, text = browser.request(method, path, form)
         except (OSError, http.client.HTTPException) as exc:
             status, location, text = 0, "", type(exc).__name__
             error = text
@@ -754,9 +774,10 @@ def cpu_times(server_pid: int | None) -> dict[str, float]:
         parent = int(fields[1])
         owner = owners.get(pid) or owners.get(parent)
         if owner:
-            used["load generator" if owner == "me" else owner] += (
-                int(fields[11]) + int(fields[12])
-            ) / tick
+            ticks = int(fields[11]) + int(fields[12])
+            if pid == server_pid:  # and the workers it recycled (reaped children)
+                ticks += int(fields[13]) + int(fields[14])
+            used["load generator" if owner == "me" else owner] += ticks / tick
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     used["machine total"] = sum(values) / tick
     used["machine busy"] = (sum(values) - values[3] - values[4]) / tick
@@ -1028,6 +1049,13 @@ def report(run: Run, args, title: str) -> None:
         print(
             "  gunicorn's workers during the run (s since the start): "
             + ", ".join(f"{what} {at:.0f}" for at, what in events)
+        )
+    if run.resent:
+        print(
+            f"  requests sent again on a new connection (a kept-alive one closed "
+            f"unanswered, as at a worker's restart): {len(run.resent)}, at "
+            + ", ".join(f"{at:.1f}" for at in run.resent[:20])
+            + " s"
         )
     failed = [s for s in run.samples if s.outcome == "error"]
     errors = Counter((s.kind, s.status, s.error) for s in failed)
