@@ -38,7 +38,7 @@ each log in and loop until the end, pausing 1–3 s (uniform) between requests:
   that led nothing; the lead of one target of `vanhoa`'s without a figure for the
   open quarter moves to that body, so "Gửi duyệt", which sends every draft of the
   clerk's targets, never sends a load clerk's draft) saves a new value for that
-  target with "Lưu và xem trước khi gửi", opens the confirmation and sends it
+  target with "Gửi duyệt cả quý…" (saved, then the confirmation), and sends it
   ("Gửi duyệt"); the approver (`pheduyet`) opens the quarter's review page and
   approves that card ("Phê duyệt mục này"). The data version moves at the send and at
   the approval, so every cached reader page and file is drawn again at its next
