@@ -30,15 +30,13 @@ from django.utils import timezone
 
 from targets import evidence
 from targets.backup_checks import database_digests, digest_differences, sequence_values
-from targets.loaders import demo_load, resolution_load
+from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
 from targets.models import (
     Figure,
     ReportingPeriod,
     Target,
     WorkflowState,
 )
-
-from .base import DEMO_FILE, RESOLUTION_FILE
 
 DEMO_PASSWORD = "khoenon-demo-2025"
 BASE_DIR = Path(settings.BASE_DIR)

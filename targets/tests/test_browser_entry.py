@@ -5,10 +5,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from targets.loaders import demo_load, resolution_load
+from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
 from targets.models import Figure, ReportingPeriod, Target, WorkflowState
-
-from .base import DEMO_FILE, RESOLUTION_FILE
 
 
 @pytest.mark.browser

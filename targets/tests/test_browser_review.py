@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from targets.loaders import demo_load, resolution_load
+from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
 from targets.models import Figure, PeriodState, ReportingPeriod, WorkflowState
-
-from .base import DEMO_FILE, RESOLUTION_FILE
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 

@@ -7,9 +7,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from targets.loaders import demo_load, resolution_load
-
-from .base import DEMO_FILE, RESOLUTION_FILE
+from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
 
 # Stylesheets that hold up the first paint: linked for the screen in <head>, and
 # what Chromium itself marked render-blocking among the resources it fetched.

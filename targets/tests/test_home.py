@@ -5,9 +5,7 @@ from django.contrib.auth.models import User
 from django.test import TestCase
 from django.utils import translation
 
-from targets.loaders import demo_load, resolution_load
-
-from .base import DEMO_FILE, RESOLUTION_FILE
+from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
 
 
 class HomePageTests(TestCase):
