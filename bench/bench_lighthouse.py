@@ -130,6 +130,9 @@ class Scores:
         if report.get("runtimeError"):
             print(f"    {self.label}: {report['runtimeError']}")
             return
+        asked, shown = report["requestedUrl"], report["finalDisplayedUrl"]
+        if asked != shown:
+            print(f"    {self.label}: asked for {asked}, Lighthouse saw {shown}")
         audits = report["audits"]
         self.runs.append(
             {
@@ -236,11 +239,18 @@ def run(args) -> None:
         ]
         # Every page drawn once before Lighthouse sees it: the runs measure what
         # readers get in steady state, the page kept by the server's cache.
-        for _, path, session in pages:
+        # Printed with the size and title, so a page that is not what it should be
+        # (a login form, an error) shows before its scores.
+        for scores, path, session in pages:
             warm = Browser(port)
             warm.cookies["sessionid"] = session
-            warm.request("GET", path)
+            status, _, html = warm.request("GET", path)
             warm.close()
+            title = re.search(r"<title>\s*(.*?)\s*</title>", html, re.S)
+            print(
+                f"  {scores.label:34} {status}, {len(html.encode()) / 1024:.1f} KB "
+                f"of HTML: {title[1] if title else '?'}"
+            )
         machine = []
         for number in range(args.runs):
             print(f"Round {number + 1} of {args.runs}…", flush=True)
