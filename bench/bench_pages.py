@@ -40,8 +40,9 @@ trivial page again, … so both meet the same load on the shared machine.
    compared (a PDF built twice carries two creation times).
 3. --scale 50: a second commune with one resolution of 30 × scale targets, figures,
    bodies and tasks (the query-count tests' builders); its dashboard and report HTML
-   in steady state, the dashboard's HTML size uncompressed, a redraw after a change
-   of each, and one xlsx and one PDF build (informative).
+   in steady state, the dashboard's HTML size uncompressed, the clerk's entry page
+   again, a redraw after a change of each page, one xlsx build, and --threads PDF
+   requests at once right after a change with the trivial page timed alongside.
 4. One table per database, with goals and ✓/✗.
 
 Goals (issue 17): steady state within 1,5× (entry page 2×), the first reader page
