@@ -39,12 +39,15 @@ from targets.progress import thresholds
 
 CACHE_CONTROL = "private, no-cache"
 # How long a file request waits for another one building the same file, or for a
-# free build slot, before it is told to come back (a build that crashed leaves no
-# file; its lock goes with it).
-BUILD_WAIT = 120
+# free build slot, before it is told to come back. A waiting request holds one of
+# the server's threads (2 workers x 4): a burst of downloads of a PDF that takes
+# 20 s at province size would hold them all, and every page would wait. At the
+# commune's size a PDF is built in about a second, so waiters get the file. (A
+# build that crashed leaves no file; its lock goes with it.)
+BUILD_WAIT = 10
 BUSY = (
-    "Máy chủ đang tạo các tệp báo cáo khác. Vui lòng thử lại sau ít phút: "
-    "không có gì bị mất."
+    "Máy chủ đang tạo tệp báo cáo này hoặc một tệp khác. Vui lòng tải lại sau "
+    "ít giây: không có gì bị mất."
 )
 
 
@@ -130,7 +133,7 @@ def busy() -> HttpResponse:
     """What a file request gets when the server's file builds stayed busy: nothing
     built, nothing kept, a Vietnamese message and when to try again."""
     response = HttpResponse(BUSY, status=503, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = "30"
+    response["Retry-After"] = "10"
     return response
 
 

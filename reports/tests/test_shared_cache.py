@@ -145,10 +145,35 @@ class FileBuildBoundTests(SimpleTestCase):
             release.set()
             first.join()
         self.assertEqual(answer.status_code, 503)
-        self.assertEqual(answer["Retry-After"], "30")
-        self.assertIn("Vui lòng thử lại", answer.content.decode())
+        self.assertEqual(answer["Retry-After"], "10")
+        self.assertIn("Vui lòng tải lại sau ít giây", answer.content.decode())
         self.assertEqual(built, [])
         # Nothing was kept for the refused file: its next request builds it.
         self.assertEqual(
             page_cache.kept_file("file-d", lambda: {"data": b"d"}), {"data": b"d"}
+        )
+
+    def test_a_second_request_for_a_file_being_built_waits_then_is_told_to_reload(self):
+        holding = threading.Event()
+        release = threading.Event()
+
+        def slow():
+            holding.set()
+            release.wait(5)
+            return {"data": b"e"}
+
+        first = threading.Thread(target=page_cache.kept_file, args=("file-e", slow))
+        first.start()
+        holding.wait(5)
+        try:
+            wait, page_cache.BUILD_WAIT = page_cache.BUILD_WAIT, 0.2
+            answer = page_cache.kept_file("file-e", lambda: {"data": b"twice"})
+        finally:
+            page_cache.BUILD_WAIT = wait
+            release.set()
+            first.join()
+        self.assertEqual(answer.status_code, 503)
+        # The first request's build is what is kept, built once.
+        self.assertEqual(
+            page_cache.kept_file("file-e", lambda: {"data": b"twice"}), {"data": b"e"}
         )
