@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -144,9 +144,14 @@ def _lead(item) -> tuple[int | None, str]:
     return body.pk, body.name
 
 
-def outstanding(periods: Iterable[ReportingPeriod]) -> dict[int, list[Outstanding]]:
+def outstanding(
+    periods: Iterable[ReportingPeriod], lead_bodies: Collection[int] | None = None
+) -> dict[int, list[Outstanding]]:
     """Period id → its targets and tasks without an approved figure or update, in
-    the order of the resolution. Six queries whatever the number of periods."""
+    the order of the resolution. Six queries whatever the number of periods.
+
+    lead_bodies: only what these bodies lead (a clerk's reminder), chosen in the
+    queries, so another commune's or body's rows are never read."""
     periods = list(periods)
     if not periods:
         return {}
@@ -162,14 +167,18 @@ def outstanding(periods: Iterable[ReportingPeriod]) -> dict[int, list[Outstandin
             resolution__covers_from__lte=last,
             resolution__covers_to__gte=first,
         )
+    led = Q()
+    if lead_bodies is not None:
+        # At most one lead per target or task: the join adds no duplicate row.
+        led = Q(assignments__role=Role.LEAD, assignments__body__in=lead_bodies)
     targets = list(
-        Target.objects.filter(due_targets)
+        Target.objects.filter(due_targets, led)
         .select_related("indicator__resolution")
         .prefetch_related(_leads())
         .order_by("indicator__resolution", "indicator__number", "order", "code")
     )
     tasks = list(
-        Task.objects.filter(due_tasks)
+        Task.objects.filter(due_tasks, led)
         .select_related("resolution")
         .prefetch_related(_leads())
         .order_by("resolution", "kind", "number")
@@ -186,13 +195,16 @@ def outstanding(periods: Iterable[ReportingPeriod]) -> dict[int, list[Outstandin
             "period_id", "task_id", "state", "state_reason"
         )
     }
+    targets_of: dict[int, list[Target]] = {}
+    for t in targets:
+        targets_of.setdefault(t.indicator.resolution.commune_id, []).append(t)
+    tasks_of: dict[int, list[Task]] = {}
+    for task in tasks:
+        tasks_of.setdefault(task.resolution.commune_id, []).append(task)
     result: dict[int, list[Outstanding]] = {}
     for p in periods:
         items = result.setdefault(p.pk, [])
-        for t in targets:
-            resolution = t.indicator.resolution
-            if resolution.commune_id != p.commune_id:
-                continue
+        for t in targets_of.get(p.commune_id, []):
             if not (t.window[0] <= p.key <= t.window[1]):
                 continue
             f = figures.get((p.pk, t.pk))
@@ -205,10 +217,8 @@ def outstanding(periods: Iterable[ReportingPeriod]) -> dict[int, list[Outstandin
                 value=format_decimal(f.value) if f else "",
             )
         first, last = _quarter_dates(p.year, p.quarter)
-        for task in tasks:
+        for task in tasks_of.get(p.commune_id, []):
             r = task.resolution
-            if r.commune_id != p.commune_id:
-                continue
             if not (r.covers_from <= last and r.covers_to >= first):
                 continue
             items += _due(
@@ -250,13 +260,21 @@ def missing_figures(period: ReportingPeriod) -> list[Outstanding]:
     ]
 
 
-def open_periods() -> list[ReportingPeriod]:
-    """Quarters still open (not closed), oldest first."""
-    return list(
-        ReportingPeriod.objects.filter(state=PeriodState.OPEN).order_by(
-            "year", "quarter", "commune"
+def open_periods(led_by: Collection[int] | None = None) -> list[ReportingPeriod]:
+    """Quarters still open (not closed), oldest first; with `led_by` (body ids),
+    only those of the communes where these bodies lead a target or a task."""
+    periods = ReportingPeriod.objects.filter(state=PeriodState.OPEN)
+    if led_by is not None:
+        lead = {"assignments__role": Role.LEAD, "assignments__body__in": led_by}
+        periods = periods.filter(
+            Q(
+                commune__in=Target.objects.filter(**lead).values(
+                    "indicator__resolution__commune"
+                )
+            )
+            | Q(commune__in=Task.objects.filter(**lead).values("resolution__commune"))
         )
-    )
+    return list(periods.order_by("year", "quarter", "commune"))
 
 
 def for_clerk(
@@ -308,8 +326,11 @@ def clerk_notice(user, today: datetime.date) -> list[PeriodReminder]:
 
     if not rules.is_clerk(user):
         return []
-    periods = open_periods()
-    return for_clerk(periods, outstanding(periods), rules.body_ids(user), today)
+    # Read only what the notice can show: the quarters open for entry today of
+    # the communes where the clerk's bodies lead something, and what they lead.
+    bodies = rules.body_ids(user)
+    periods = [p for p in open_periods(led_by=bodies) if p.is_open_for_entry(today)]
+    return for_clerk(periods, outstanding(periods, lead_bodies=bodies), bodies, today)
 
 
 def approver_notice(today: datetime.date) -> list[PeriodReminder]:
