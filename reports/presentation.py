@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from targets.models import TaskStatus
-from targets.numbers import format_decimal
+from targets.numbers import format_decimal, unit_suffix
 from targets.progress import SUMMARY_ORDER, Status, TargetProgress
 from targets.reading import HUNDRED, PERCENT_QUANTUM
 
@@ -187,6 +187,52 @@ class TargetLine:
     @property
     def lead_name(self) -> str:
         return lead_name(self.item)
+
+
+# A target's cells in a table of targets (the dashboard, a body's card), formatted
+# here rather than by a template included once per row: Python's format_html does
+# the same escaping without a template's per-variable lookups. The leading and
+# trailing newlines are those the include this replaces printed.
+TARGET_CELLS = (
+    '\n        <td class="code">{code}</td>'
+    '\n        <td class="name">{name}<div class="small text-muted">{note_label}: '
+    "{note}</div></td>"
+    '\n        <td class="num val"><span class="m-label">Thực hiện</span>{value}</td>'
+    '\n        <td class="{plan_class}"><span class="m-label">Kế hoạch</span>{plan}'
+    '<span class="m-unit">{unit_after}</span></td>'
+    '\n        <td class="unit">{unit}</td>'
+    '\n        <td class="num pct"><span class="m-label">So với KH</span>{versus}</td>'
+    '\n        <td class="st">{badge}{override}</td>'
+    '\n        <td class="bar">{bar}</td>\n'
+)
+
+
+def target_cells(line: TargetLine, note_label: str, note: str, plan_class: str):
+    """The row's cells: its code, its name (linked when line.url), the line under the
+    name (note_label: note), its value, plan (plan_class: the plan cell's classes),
+    unit, % of plan or gap, badge and bar."""
+    target = line.item.target
+    name = (
+        format_html('<a href="{}">{}</a>', line.url, target.name)
+        if line.url
+        else target.name
+    )
+    return format_html(
+        TARGET_CELLS,
+        code=target.code,
+        name=name,
+        note_label=note_label,
+        note=note,
+        value=line.value,
+        plan_class=plan_class,
+        plan=line.plan,
+        unit_after=unit_suffix(target.unit),
+        unit=target.unit,
+        versus=line.versus,
+        badge=line.badge,
+        override=line.override,
+        bar=line.bar,
+    )
 
 
 def versus_plan(item: TargetProgress) -> str:

@@ -100,6 +100,35 @@ FIGURE_COLUMNS = (
 )
 
 
+ASSIGNMENT_FIELDS = tuple(f.attname for f in Assignment._meta.concrete_fields)
+BODY_FIELDS = tuple(f.attname for f in ResponsibleBody._meta.concrete_fields)
+
+
+def _target_assignments(resolution: Resolution) -> list[Assignment]:
+    """The resolution's target assignments with their bodies, in one query: what
+    select_related("body") reads, but each body built once and shared by its
+    assignments (a resolution has a few bodies and several assignments per target)."""
+    rows = (
+        Assignment.objects.filter(target__indicator__resolution=resolution)
+        .order_by()
+        .values_list(*ASSIGNMENT_FIELDS, *(f"body__{name}" for name in BODY_FIELDS))
+    )
+    split = len(ASSIGNMENT_FIELDS)
+    db = rows.db
+    bodies: dict[int, ResponsibleBody] = {}
+    assignments = []
+    for row in rows:
+        body_pk = row[split]
+        body = bodies.get(body_pk)
+        if body is None:
+            body = ResponsibleBody.from_db(db, BODY_FIELDS, row[split:])
+            bodies[body_pk] = body
+        assignment = Assignment.from_db(db, ASSIGNMENT_FIELDS, row[:split])
+        assignment.body = body
+        assignments.append(assignment)
+    return assignments
+
+
 def load_resolution_progress(
     resolution: Resolution,
     period: ReportingPeriod,
@@ -142,11 +171,7 @@ def load_resolution_progress(
         .values_list("target_id", "verdict", "reason")
     }
     assignments: dict[int, list[Assignment]] = defaultdict(list)
-    for assignment in _in_role_order(
-        Assignment.objects.filter(target__indicator__resolution=resolution)
-        .select_related("body")
-        .order_by()
-    ):
+    for assignment in _in_role_order(_target_assignments(resolution)):
         assignments[assignment.target_id].append(assignment)
 
     items = []

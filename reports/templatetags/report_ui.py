@@ -18,6 +18,13 @@ def status_badge(status, extra=""):
 
 
 @register.simple_tag
+def target_cells(line, note_label, note, plan_class):
+    """A target's cells in a table of targets: `line` its TargetLine, `note_label:
+    note` the line under its name, `plan_class` the plan cell's classes."""
+    return presentation.target_cells(line, note_label, note, plan_class)
+
+
+@register.simple_tag
 def status_stack(counts):
     """One bar split by status, in the order of the summary; the legend beside it
     carries the words and counts."""
