@@ -8,14 +8,15 @@ from dataclasses import dataclass
 
 from targets.models import (
     Assignment,
+    ResponsibleBody,
     Role,
     Task,
     TaskKind,
     TaskUpdate,
     WorkflowState,
-    lead_body,
     periods_up_to,
 )
+from targets.progress_load import BODY_FIELDS
 
 from .presentation import task_style, task_styles
 
@@ -39,15 +40,24 @@ def in_report_order(tasks) -> list[Task]:
     return sorted(tasks, key=lambda t: (t.kind != TaskKind.TASK, t.number))
 
 
-def _assignments(resolution) -> dict[int, list[Assignment]]:
-    """{task id: its assignments, by body name}."""
-    assignments: dict[int, list[Assignment]] = {}
-    for a in (
+def _assignments(resolution) -> dict[int, list[tuple[str, bool, ResponsibleBody]]]:
+    """{task id: (role, is_assumption, body) of its assignments, by body name}. One
+    query, each body built once: a standing keeps the bodies, not the assignments."""
+    assignments: dict[int, list[tuple[str, bool, ResponsibleBody]]] = {}
+    bodies: dict[int, ResponsibleBody] = {}
+    rows = (
         Assignment.objects.filter(task__resolution=resolution)
-        .select_related("body")
         .order_by("body__name", "pk")
-    ):
-        assignments.setdefault(a.task_id, []).append(a)
+        .values_list(
+            "task_id", "role", "is_assumption", *(f"body__{f}" for f in BODY_FIELDS)
+        )
+    )
+    for task_id, role, assumed, *body_row in rows:
+        body = bodies.get(body_row[0])
+        if body is None:
+            body = ResponsibleBody.from_db(rows.db, BODY_FIELDS, body_row)
+            bodies[body_row[0]] = body
+        assignments.setdefault(task_id, []).append((role, assumed, body))
     return assignments
 
 
@@ -66,19 +76,23 @@ def _latest_updates(resolution, period) -> dict[int, TaskUpdate]:
     return latest
 
 
-def standing(task: Task, own: list[Assignment], update) -> TaskStanding:
-    """One task with the bodies its assignments name by role."""
+def standing(
+    task: Task, own: list[tuple[str, bool, ResponsibleBody]], update
+) -> TaskStanding:
+    """One task with the bodies its assignments (role, is_assumption, body) name by
+    role; the lead is the one body leading it (assignment_one_lead_per_task)."""
 
     def bodies(role):
-        return [a.body for a in own if a.role == role]
+        return [body for r, _, body in own if r == role]
 
+    leads = bodies(Role.LEAD)
     return TaskStanding(
         task=task,
-        lead=lead_body(own),
+        lead=leads[0] if leads else None,
         supporting=bodies(Role.SUPPORTING),
         update=update,
         implementing=tuple(bodies(Role.IMPLEMENTING)),
-        lead_assumed=any(a.is_assumption for a in own if a.role == Role.LEAD),
+        lead_assumed=any(assumed for r, assumed, _ in own if r == Role.LEAD),
     )
 
 

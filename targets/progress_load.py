@@ -104,29 +104,26 @@ ASSIGNMENT_FIELDS = tuple(f.attname for f in Assignment._meta.concrete_fields)
 BODY_FIELDS = tuple(f.attname for f in ResponsibleBody._meta.concrete_fields)
 
 
-def _target_assignments(resolution: Resolution) -> list[Assignment]:
-    """The resolution's target assignments with their bodies, in one query: what
+def with_bodies(assignments) -> list[Assignment]:
+    """The assignments of a queryset with their bodies, in its one query: what
     select_related("body") reads, but each body built once and shared by its
-    assignments (a resolution has a few bodies and several assignments per target)."""
-    rows = (
-        Assignment.objects.filter(target__indicator__resolution=resolution)
-        .order_by()
-        .values_list(*ASSIGNMENT_FIELDS, *(f"body__{name}" for name in BODY_FIELDS))
+    assignments (a resolution has a few bodies and many assignments)."""
+    rows = assignments.values_list(
+        *ASSIGNMENT_FIELDS, *(f"body__{name}" for name in BODY_FIELDS)
     )
     split = len(ASSIGNMENT_FIELDS)
     db = rows.db
     bodies: dict[int, ResponsibleBody] = {}
-    assignments = []
+    built = []
     for row in rows:
-        body_pk = row[split]
-        body = bodies.get(body_pk)
+        body = bodies.get(row[split])
         if body is None:
             body = ResponsibleBody.from_db(db, BODY_FIELDS, row[split:])
-            bodies[body_pk] = body
+            bodies[row[split]] = body
         assignment = Assignment.from_db(db, ASSIGNMENT_FIELDS, row[:split])
         assignment.body = body
-        assignments.append(assignment)
-    return assignments
+        built.append(assignment)
+    return built
 
 
 def load_resolution_progress(
@@ -171,7 +168,13 @@ def load_resolution_progress(
         .values_list("target_id", "verdict", "reason")
     }
     assignments: dict[int, list[Assignment]] = defaultdict(list)
-    for assignment in _in_role_order(_target_assignments(resolution)):
+    for assignment in _in_role_order(
+        with_bodies(
+            Assignment.objects.filter(
+                target__indicator__resolution=resolution
+            ).order_by()
+        )
+    ):
         assignments[assignment.target_id].append(assignment)
 
     items = []
