@@ -37,6 +37,7 @@ from support import (
     free_port,
     prepare,
     start_gunicorn,
+    stop,
     wait_for_port,
 )
 
@@ -236,10 +237,7 @@ def run(args) -> None:
         if sends:
             print(f"  Gửi duyệt, page back: {statistics.median(sends):.1f} s")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+        stop(server, folder)
 
 
 def main() -> None:

@@ -47,7 +47,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -64,6 +63,7 @@ from support import (
     free_port,
     prepare,
     start_gunicorn,
+    stop,
     wait_for_port,
 )
 
@@ -303,10 +303,7 @@ def run(args) -> None:
                     for node in sorted(nodes):
                         print(f"        {node}")
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+        stop(server, folder)
 
 
 def main() -> None:

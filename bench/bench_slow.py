@@ -42,7 +42,6 @@ A benchmark: it prints figures and never fails.
 """
 
 import argparse
-import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -54,6 +53,7 @@ from support import (
     free_port,
     prepare,
     start_gunicorn,
+    stop,
     wait_for_port,
 )
 
@@ -307,10 +307,7 @@ def run(args) -> None:
                 f"{verdict:>10}   {sheets or 'none'}"
             )
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+        stop(server, folder)
 
 
 def main() -> None:

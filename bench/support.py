@@ -10,6 +10,7 @@ import http.client
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -161,3 +162,16 @@ class Browser:
 def csrf(html: str) -> str | None:
     found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     return found[1] if found else None
+
+
+def stop(server: subprocess.Popen | None, folder: Path | None = None) -> None:
+    """Stop the server (if it was started) and remove the bench's temporary folder."""
+    if server is not None:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
