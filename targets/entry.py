@@ -8,7 +8,7 @@ from collections.abc import Collection
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -49,11 +49,18 @@ class RowErrors(Exception):
 def entry_scope(user, period) -> tuple[dict, dict]:
     """What the clerk may enter for the period, by id: the targets their bodies lead
     in the period's commune whose window holds the quarter (in the resolution's
-    order), and the tasks they lead. The entry page's and the API's scope."""
+    order), and the tasks they lead. The entry page's and the API's scope. Each
+    carries its lead body (`lead_pk`, `lead_name`: one of the clerk's), read with
+    it, for the clerk's notice (`reminders.QuarterRead`)."""
+    lead = {
+        "lead_pk": F("assignments__body"),
+        "lead_name": F("assignments__body__name"),
+    }
     targets = {
         t.pk: t
         for t in rules.editable_targets(user)
-        .filter(indicator__resolution__commune=period.commune)
+        .filter(indicator__resolution__commune=period.commune_id)
+        .annotate(**lead)
         .select_related("indicator__resolution")
         .order_by("indicator__resolution", "indicator__number", "order", "code")
         .distinct()
@@ -62,7 +69,9 @@ def entry_scope(user, period) -> tuple[dict, dict]:
     tasks = {
         t.pk: t
         for t in rules.editable_tasks(user)
-        .filter(resolution__commune=period.commune)
+        .filter(resolution__commune=period.commune_id)
+        .annotate(**lead)
+        .select_related("resolution")
         .order_by("resolution", "kind", "number")
         .distinct()
     }

@@ -26,7 +26,7 @@ def figure_entries(
     evidence, the earlier quarters, the status from the one judgement (with the
     clerk's own figures, estimates marked), the plausibility flags and whether an
     explanation will be needed at submit, and what the clerk typed if the POST was
-    refused. Three queries whatever the number of targets."""
+    refused. At most three queries whatever the number of targets."""
     stored = _stored(period, targets)
     posted = {r.target_id: r for r in posted_rows or []}
     rows = [
@@ -43,18 +43,27 @@ def _returned_first(row: dict) -> bool:
 
 def _stored(period, targets) -> dict:
     """The three reads behind the rows: every quarter's figure of each target (with
-    its evidence count), this quarter's evidence files, the approver's overrides."""
+    its evidence count), this quarter's evidence files (when there are any), the
+    approver's overrides."""
     by_target: dict = {}
     for f in (
-        Figure.objects.filter(target_id__in=targets, period__commune=period.commune)
+        Figure.objects.filter(target_id__in=targets, period__commune=period.commune_id)
         .select_related("period")
         .annotate(evidence_count=Count("evidence"))
     ):
         by_target.setdefault(f.target_id, {})[f.period.key] = f
+    # The quarter's files, read only when one of its figures has any.
+    with_files = [
+        f.pk
+        for own in by_target.values()
+        if (f := own.get(period.key)) is not None and f.evidence_count
+    ]
     files: dict = {}
-    for item in Evidence.objects.filter(
-        figure__period=period, figure__target_id__in=targets
-    ).order_by("uploaded_at", "pk"):
+    for item in (
+        Evidence.objects.filter(figure_id__in=with_files).order_by("uploaded_at", "pk")
+        if with_files
+        else []
+    ):
         files.setdefault(item.figure_id, []).append(item)
     overrides = {
         a.target_id: a

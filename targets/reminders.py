@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from .models import (
@@ -137,7 +137,20 @@ def _leads():
     )
 
 
+def _with_leads(rows: QuerySet, lead_bodies: Collection[int] | None) -> QuerySet:
+    """The targets or tasks with their lead: every row, its lead assignments
+    prefetched; or, with `lead_bodies`, only the rows these bodies lead, the lead
+    read in the same query (at most one lead each: the join adds no row)."""
+    if lead_bodies is None:
+        return rows.prefetch_related(_leads())
+    return rows.filter(
+        assignments__role=Role.LEAD, assignments__body__in=lead_bodies
+    ).annotate(lead_pk=F("assignments__body"), lead_name=F("assignments__body__name"))
+
+
 def _lead(item) -> tuple[int | None, str]:
+    if hasattr(item, "lead_pk"):  # read with the row by _with_leads
+        return item.lead_pk, item.lead_name
     body = lead_body(item.leads)
     if body is None:
         return None, "chưa phân công đơn vị chủ trì"
@@ -151,7 +164,7 @@ def outstanding(
     the order of the resolution. Six queries whatever the number of periods.
 
     lead_bodies: only what these bodies lead (a clerk's reminder), chosen in the
-    queries, so another commune's or body's rows are never read."""
+    queries, so another commune's or body's rows are never read; four queries."""
     periods = list(periods)
     if not periods:
         return {}
@@ -167,20 +180,14 @@ def outstanding(
             resolution__covers_from__lte=last,
             resolution__covers_to__gte=first,
         )
-    led = Q()
-    if lead_bodies is not None:
-        # At most one lead per target or task: the join adds no duplicate row.
-        led = Q(assignments__role=Role.LEAD, assignments__body__in=lead_bodies)
     targets = list(
-        Target.objects.filter(due_targets, led)
+        _with_leads(Target.objects.filter(due_targets), lead_bodies)
         .select_related("indicator__resolution")
-        .prefetch_related(_leads())
         .order_by("indicator__resolution", "indicator__number", "order", "code")
     )
     tasks = list(
-        Task.objects.filter(due_tasks, led)
+        _with_leads(Task.objects.filter(due_tasks), lead_bodies)
         .select_related("resolution")
-        .prefetch_related(_leads())
         .order_by("resolution", "kind", "number")
     )
     figures = {
@@ -195,6 +202,13 @@ def outstanding(
             "period_id", "task_id", "state", "state_reason"
         )
     }
+    return _outstanding_in(periods, targets, tasks, figures, updates)
+
+
+def _outstanding_in(periods, targets, tasks, figures, updates) -> dict:
+    """`outstanding` from rows already read: the due targets and tasks (with their
+    lead, `_lead`), figures by (period id, target id), task updates by (period id,
+    task id). No query."""
     targets_of: dict[int, list[Target]] = {}
     for t in targets:
         targets_of.setdefault(t.indicator.resolution.commune_id, []).append(t)
@@ -319,9 +333,28 @@ def for_approver(
     return reminders
 
 
-def clerk_notice(user, today: datetime.date) -> list[PeriodReminder]:
+@dataclass(frozen=True)
+class QuarterRead:
+    """What the clerk's entry page has read for its quarter: the targets and tasks
+    the clerk's bodies lead in the quarter's commune (`entry.entry_scope`, each
+    with `lead_pk` and `lead_name`), and the quarter's figure of each target and
+    update of each task (None when there is none). The same rows the clerk's
+    notice reads for that quarter."""
+
+    period: ReportingPeriod
+    targets: list
+    tasks: list
+    figures: dict  # target id → Figure | None
+    updates: dict  # task id → TaskUpdate | None
+
+
+def clerk_notice(
+    user, today: datetime.date, read: QuarterRead | None = None
+) -> list[PeriodReminder]:
     """The clerk's reminder as a notice for the entry page (include
-    templates/targets/_reminders.html with `reminders`)."""
+    templates/targets/_reminders.html with `reminders`). `read`: what the page
+    has read for its quarter, used instead of reading it again when that quarter
+    is the only one open for entry."""
     from . import rules
 
     if not rules.is_clerk(user):
@@ -330,7 +363,17 @@ def clerk_notice(user, today: datetime.date) -> list[PeriodReminder]:
     # the communes where the clerk's bodies lead something, and what they lead.
     bodies = rules.body_ids(user)
     periods = [p for p in open_periods(led_by=bodies) if p.is_open_for_entry(today)]
-    return for_clerk(periods, outstanding(periods, lead_bodies=bodies), bodies, today)
+    if read is not None and [p.pk for p in periods] == [read.period.pk]:
+        found = _outstanding_in(
+            periods,
+            read.targets,
+            read.tasks,
+            {(read.period.pk, pk): f for pk, f in read.figures.items() if f},
+            {(read.period.pk, pk): u for pk, u in read.updates.items() if u},
+        )
+    else:
+        found = outstanding(periods, lead_bodies=bodies)
+    return for_clerk(periods, found, bodies, today)
 
 
 def approver_notice(today: datetime.date) -> list[PeriodReminder]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from .entry import RowErrors, entry_save, entry_scope
 from .entry_rows import figure_entries, task_entries
 from .forms import BadPost, read_confirmations, read_entry, read_files, read_removals
 from .models import ReportingPeriod, TaskStatus, WorkflowState
-from .reminders import clerk_notice
+from .reminders import QuarterRead, clerk_notice
 from .services import WorkflowError
 from .submission import SubmitPlan, submit_plan
 
@@ -63,7 +63,10 @@ def entry(request):
 def entry_period(request, period_id):
     if not rules.is_clerk(request.user):
         raise Http404
-    period = get_object_or_404(_clerk_periods(request.user), pk=period_id)
+    periods = list(_clerk_periods(request.user))  # also the page's "Kỳ khác" links
+    period = next((p for p in periods if p.pk == period_id), None)
+    if period is None:
+        raise Http404
     targets, tasks = entry_scope(request.user, period)
     today = timezone.localdate()
     posted = Posted()
@@ -75,7 +78,7 @@ def entry_period(request, period_id):
         done = _submit_confirmation(request, period, targets, tasks, posted)
         if done is not None:
             return done
-    return _entry_page(request, period, targets, tasks, today, posted)
+    return _entry_page(request, periods, period, targets, tasks, today, posted)
 
 
 def _entry_post(request, period, targets, tasks, today, posted: Posted):
@@ -162,25 +165,33 @@ def _submit_confirmation(request, period, targets, tasks, posted: Posted):
     return None
 
 
-def _entry_page(request, period, targets, tasks, today, posted: Posted):
+def _entry_page(request, periods, period, targets, tasks, today, posted: Posted):
     is_open = period.is_open_for_entry(today)
     rows = figure_entries(
         period, targets, posted.figure_rows, posted.plan, is_open, posted.confirmed
     )
     task_list = task_entries(period, tasks, posted.task_rows)
+    # What the rows read is what the clerk's notice reads for this quarter.
+    read = QuarterRead(
+        period,
+        list(targets.values()),
+        list(tasks.values()),
+        figures={r["target"].pk: r["figure"] for r in rows},
+        updates={r["task"].pk: r["update"] for r in task_list},
+    )
     return render(
         request,
         "targets/entry.html",
         {
             "period": period,
-            "periods": _clerk_periods(request.user),
+            "periods": periods,
             "is_open": is_open,
             "rows": rows,
             "task_rows": task_list,
             "task_statuses": TaskStatus.choices,
             "evidence_accept": evidence_files.ACCEPT,
             "problems": _problems(rows, task_list),
-            "reminders": clerk_notice(request.user, today),
+            "reminders": clerk_notice(request.user, today, read),
             "returned_count": sum(
                 1 for r in [*rows, *task_list] if r["state"] == WorkflowState.RETURNED
             ),
