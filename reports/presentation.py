@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from targets.models import TaskStatus
 from targets.numbers import format_decimal, unit_suffix
@@ -233,6 +234,72 @@ def target_cells(line: TargetLine, note_label: str, note: str, plan_class: str):
         override=line.override,
         bar=line.bar,
     )
+
+
+# A target's row in the comparison report's table (the report page, its PDF, the
+# public report), formatted here for the same reason as TARGET_CELLS.
+REPORT_ROW = (
+    '<tr class="r-target{overridden}" data-code="{code}" data-status="{status}">'
+    '\n        <td class="tt">{tt}</td>'
+    "\n        <td>{name}</td>"
+    '\n        <td class="unit">{unit}</td>'
+    '\n        <td class="n">{plan}</td>'
+    "\n        {quarters}"
+    '\n        <td class="n">{estimate}</td>'
+    '\n        <td class="n">{percent}</td>'
+    '\n        <td class="n">{gap}</td>'
+    '\n        <td class="verdict"{title}>{verdict}</td>'
+    "\n      </tr>"
+)
+QUARTER_CELL = '<td class="n">{}{}</td>'
+ESTIMATED_MARK = mark_safe(' <abbr title="Số ước thực hiện">(ư)</abbr>')
+
+
+def report_row(row) -> str:
+    """A target row of the report (reports.comparison.Row) as table HTML: its
+    numbers in Vietnamese form, each quarter's figure marked (ư) when entered as an
+    estimate, the verdict titled with the approver's words when overridden."""
+    overridden = row.overridden
+    title = ""
+    if overridden:
+        words = row.override_words
+        title = format_html(' title="{}"', words[:1].upper() + words[1:])
+    return format_html(
+        REPORT_ROW,
+        overridden=" overridden" if overridden else "",
+        code=row.code,
+        status=row.status.value,
+        tt=row.tt,
+        name=row.name,
+        unit=row.unit,
+        plan=_number(row.plan, row.plan_places),
+        quarters=format_html_join(
+            "",
+            QUARTER_CELL,
+            (
+                (_number(v), ESTIMATED_MARK if est and v is not None else "")
+                for v, est in row.cells
+            ),
+        ),
+        estimate=_number(row.estimate),
+        percent="" if row.percent is None else format_decimal(row.percent) + "%",
+        gap=signed(row.gap),
+        title=title,
+        verdict=row.verdict_label,
+    )
+
+
+def _number(value, places: int | None = None) -> str:
+    """{{ value|vn_number }}: '' for None."""
+    return "" if value is None else format_decimal(value, places)
+
+
+def signed(value) -> str:
+    """A gap with its sign: +0,51, -1,5, 0; '' for None."""
+    if value is None:
+        return ""
+    text = format_decimal(value)
+    return f"+{text}" if value > 0 else text
 
 
 def versus_plan(item: TargetProgress) -> str:

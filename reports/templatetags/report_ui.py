@@ -4,7 +4,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 
 from reports import presentation
-from targets.numbers import format_decimal, unit_suffix
+from targets.numbers import unit_suffix
 
 register = template.Library()
 
@@ -22,6 +22,12 @@ def target_cells(line, note_label, note, plan_class):
     """A target's cells in a table of targets: `line` its TargetLine, `note_label:
     note` the line under its name, `plan_class` the plan cell's classes."""
     return presentation.target_cells(line, note_label, note, plan_class)
+
+
+@register.simple_tag
+def report_row(row):
+    """A target row of the comparison report's table."""
+    return presentation.report_row(row)
 
 
 @register.simple_tag
@@ -67,10 +73,7 @@ def quarter(period):
 @register.filter
 def signed(value):
     """A gap with its sign: +0,51, -1,5, 0."""
-    if value is None:
-        return ""
-    text = format_decimal(value)
-    return f"+{text}" if value > 0 else text
+    return presentation.signed(value)
 
 
 @register.filter
