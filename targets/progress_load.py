@@ -113,6 +113,7 @@ def with_bodies(assignments) -> list[Assignment]:
     )
     split = len(ASSIGNMENT_FIELDS)
     db = rows.db
+    cache_body = Assignment.body.field.set_cached_value
     bodies: dict[int, ResponsibleBody] = {}
     built = []
     for row in rows:
@@ -121,7 +122,7 @@ def with_bodies(assignments) -> list[Assignment]:
             body = ResponsibleBody.from_db(db, BODY_FIELDS, row[split:])
             bodies[row[split]] = body
         assignment = Assignment.from_db(db, ASSIGNMENT_FIELDS, row[:split])
-        assignment.body = body
+        cache_body(assignment, body)  # as select_related does: body_id is set
         built.append(assignment)
     return built
 

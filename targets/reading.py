@@ -8,6 +8,7 @@ The reading rules come from PRODUCT.md ("Reading each target right").
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -119,10 +120,16 @@ def span_label(first: Quarter, last: Quarter) -> str:
     return f"{quarter_label(first)}–{quarter_label(last)}"
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def fmt(value: Decimal, decimal_places: int | None = None) -> str:
     """A number for a working line, Vietnamese form (3.865,28): rounded half-up to
     decimal_places when given (a forecast shown in the target's precision), without
-    insignificant trailing zeros."""
+    insignificant trailing zeros.
+
+    Kept per value: a page judges every target and writes the same plans and figures
+    into several lines each. The text depends on the number only (equal Decimals,
+    1.50 and 1.5, read the same), so equal keys share it; typed, so that a float
+    still finds format_decimal's refusal rather than an equal Decimal's text."""
     if decimal_places is not None:
         value = round_to(value, decimal_places)
     return format_decimal(value)
