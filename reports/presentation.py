@@ -11,12 +11,13 @@ The templates read the same tables through reports.templatetags.report_ui
 from __future__ import annotations
 
 import functools
+import html
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from targets.models import TaskStatus
@@ -190,10 +191,25 @@ class TargetLine:
         return lead_name(self.item)
 
 
+def _escaped(text) -> str:
+    """conditional_escape() for the rows below, without the lazy-text wrapper Django's
+    escape() spends most of its time in (nothing here is a lazy translation): the
+    same html.escape, and safe HTML (a badge, a bar) as it is."""
+    if hasattr(text, "__html__"):
+        return text.__html__()
+    return html.escape(str(text))
+
+
+def _html(template: str, **parts) -> str:
+    """format_html(template, **parts), escaping with _escaped: a page formats one of
+    these per target."""
+    return mark_safe(template.format(**{k: _escaped(v) for k, v in parts.items()}))
+
+
 # A target's cells in a table of targets (the dashboard, a body's card), formatted
-# here rather than by a template included once per row: Python's format_html does
-# the same escaping without a template's per-variable lookups. The leading and
-# trailing newlines are those the include this replaces printed.
+# here rather than by a template included once per row: the same escaping without a
+# template's per-variable lookups. The leading and trailing newlines are those the
+# include this replaces printed.
 TARGET_CELLS = (
     '\n        <td class="code">{code}</td>'
     '\n        <td class="name">{name}<div class="small text-muted">{note_label}: '
@@ -214,11 +230,11 @@ def target_cells(line: TargetLine, note_label: str, note: str, plan_class: str):
     unit, % of plan or gap, badge and bar."""
     target = line.item.target
     name = (
-        format_html('<a href="{}">{}</a>', line.url, target.name)
+        _html('<a href="{url}">{name}</a>', url=line.url, name=target.name)
         if line.url
         else target.name
     )
-    return format_html(
+    return _html(
         TARGET_CELLS,
         code=target.code,
         name=name,
@@ -263,8 +279,8 @@ def report_row(row) -> str:
     title = ""
     if overridden:
         words = row.override_words
-        title = format_html(' title="{}"', words[:1].upper() + words[1:])
-    return format_html(
+        title = _html(' title="{words}"', words=words[:1].upper() + words[1:])
+    return _html(
         REPORT_ROW,
         overridden=" overridden" if overridden else "",
         code=row.code,
@@ -273,20 +289,18 @@ def report_row(row) -> str:
         name=row.name,
         unit=row.unit,
         plan=_number(row.plan, row.plan_places),
-        quarters=format_html_join(
-            "",
-            QUARTER_CELL,
-            (
-                (_number(v), ESTIMATED_MARK if est and v is not None else "")
-                for v, est in row.cells
-            ),
-        ),
+        quarters=mark_safe("".join(_quarter_cell(v, est) for v, est in row.cells)),
         estimate=_number(row.estimate),
         percent="" if row.percent is None else format_decimal(row.percent) + "%",
         gap=signed(row.gap),
         title=title,
         verdict=row.verdict_label,
     )
+
+
+def _quarter_cell(value, estimated: bool) -> str:
+    mark = ESTIMATED_MARK if estimated and value is not None else ""
+    return QUARTER_CELL.format(_escaped(_number(value)), mark)
 
 
 def _number(value, places: int | None = None) -> str:
