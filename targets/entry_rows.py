@@ -3,6 +3,11 @@ its evidence, the earlier quarters, the status from the one judgement, the flags
 and what the clerk typed when a POST was refused; a task's update likewise."""
 
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import conditional_escape as esc
+from django.utils.safestring import mark_safe
+
+from reports import presentation
 
 from . import evidence as evidence_files
 from .models import (
@@ -13,7 +18,7 @@ from .models import (
     TaskUpdate,
     WorkflowState,
 )
-from .numbers import format_decimal_input
+from .numbers import format_decimal, format_decimal_input
 from .plausibility import flags_for
 from .progress import TargetSpec, evaluate
 from .validation import CONFIRM_TEXT, OPEN_STATES, explanation_needed
@@ -29,12 +34,96 @@ def figure_entries(
     refused. At most three queries whatever the number of targets."""
     stored = _stored(period, targets)
     posted = {r.target_id: r for r in posted_rows or []}
+    links = {
+        "history": url_maker("targets:history"),
+        "evidence": url_maker("targets:evidence"),
+        "evidence_file": url_maker("targets:evidence_file"),
+    }
     rows = [
         _figure_entry(period, target, stored, posted.get(pk), plan, is_open, confirmed)
         for pk, target in targets.items()
     ]
+    for row in rows:
+        _display(row, links)
     rows.sort(key=_returned_first)
     return rows
+
+
+def url_maker(name: str):
+    """The URL of `name` for any id, reversed once: the page builds every row's
+    link from it instead of reversing per row."""
+    marker = "2147483647"
+    prefix, suffix = reverse(name, args=[int(marker)]).split(marker)
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
+def _display(row: dict, links: dict) -> None:
+    """The row's text the template prints as is, built once here: the plan and
+    status line, the earlier quarters (summary and list) with the working, the
+    links. The markup is templates/targets/entry.html's, escaped as it escapes."""
+    t, f, pr = row["target"], row["figure"], row["progress"]
+    unit = esc(t.unit)
+    style = presentation.style_of(pr.status)
+    meta = (
+        f"Kế hoạch: {esc(t.get_comparison_display())} <strong>{esc(t.plan_text)}"
+        f'</strong> {unit}\n      · <span class="badge text-bg-{esc(style.colour)}">'
+        f"{esc(style.icon)} {esc(pr.status_label)}</span>"
+    )
+    if pr.is_overridden and pr.is_final:
+        reason = esc(pr.override_reason)
+        meta += (
+            f' <abbr title="Đánh giá của người phê duyệt. Lý do: {reason}">(*)</abbr>'
+            f' <span class="small">Đánh giá của người phê duyệt – {reason}</span>'
+        )
+    meta += "\n      "
+    if t.combine == "sum" and pr.value is not None:
+        meta += f"· Lũy kế: <strong>{esc(format_decimal(pr.value))}</strong>"
+    meta += "\n      "
+    if pr.estimate is not None and not pr.is_final:
+        meta += f"· Ước cả năm: {esc(format_decimal(pr.estimate))}"
+    meta += "\n      "
+    if f:
+        meta += f"· <strong>{esc(f.get_state_display())}</strong>"
+        if f.is_demo:
+            meta += ' <span class="badge demo-badge">dữ liệu minh họa</span>'
+    row["meta_html"] = mark_safe(meta + "\n    ")
+    row["earlier_html"] = mark_safe(_earlier(row["earlier"], unit, pr.working))
+    row["history_url"] = links["history"](t.pk)
+    row["evidence_url"] = links["evidence"](f.pk) if f else ""
+    row["file_links"] = [
+        (item, links["evidence_file"](item.pk)) for item in row["files"]
+    ]
+
+
+def _earlier(earlier: list, unit: str, working) -> str:
+    """The earlier quarters' fold: "Q1 12; Q2 –" in the summary, one line each
+    with its state and note in the list, then the working."""
+    if not earlier:
+        return ""
+    summary, items = [], []
+    for q, ef in earlier:
+        if ef:
+            value = esc(format_decimal(ef.value))
+            estimate = " (ước)" if ef.kind == "estimate" else ""
+            summary.append(f"Q{q[1]} {value}{estimate}")
+            note = f": {esc(ef.note)}" if ef.note else ""
+            items.append(
+                f"<li>Quý {q[1]}/{q[0]}: {value} {unit}{estimate} – "
+                f"{esc(ef.get_state_display().lower())}{note}</li>"
+            )
+        else:
+            summary.append(f"Q{q[1]} –")
+            items.append(f"<li>Quý {q[1]}/{q[0]}: chưa có số liệu</li>")
+    lines = "".join(f'<p class="mb-1 text-muted">{esc(line)}</p>' for line in working)
+    return (
+        '<details class="figure-meta">\n      <summary>Các quý trước: '
+        + "; ".join(summary)
+        + '</summary>\n      <ul class="mb-1">'
+        + "".join(items)
+        + "</ul>\n      "
+        + lines
+        + "\n    </details>"
+    )
 
 
 def _returned_first(row: dict) -> bool:
