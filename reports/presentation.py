@@ -252,6 +252,33 @@ def target_cells(line: TargetLine, note_label: str, note: str, plan_class: str):
     )
 
 
+def dashboard_rows(lines) -> str:
+    """The dashboard's rows of an indicator's targets, as its template's loop printed
+    them (the whitespace included): id and status on the row, the lead under the
+    name."""
+    return mark_safe(
+        "".join(
+            f'\n      <tr id="ct-{line.target.pk}" data-status="{line.status}">\n'
+            f"        {target_cells(line, 'Chủ trì', line.lead, 'num')}\n"
+            "      </tr>\n      "
+            for line in lines
+        )
+    )
+
+
+def body_rows(pairs) -> str:
+    """A body card's rows, (line, the body's assignment) each, as its template's loop
+    printed them: the body's role under the name."""
+    return mark_safe(
+        "".join(
+            f'\n      <tr data-status="{line.status}" data-target="{line.target.pk}">'
+            f"\n        {target_cells(line, 'Vai trò', role.lower(), 'num plan')}\n"
+            "      </tr>\n    "
+            for line, role in ((line, a.get_role_display()) for line, a in pairs)
+        )
+    )
+
+
 # A target's row in the comparison report's table (the report page, its PDF, the
 # public report), formatted here for the same reason as TARGET_CELLS.
 REPORT_ROW = (

@@ -18,10 +18,15 @@ def status_badge(status, extra=""):
 
 
 @register.simple_tag
-def target_cells(line, note_label, note, plan_class):
-    """A target's cells in a table of targets: `line` its TargetLine, `note_label:
-    note` the line under its name, `plan_class` the plan cell's classes."""
-    return presentation.target_cells(line, note_label, note, plan_class)
+def dashboard_rows(lines):
+    """The dashboard's rows of one indicator's targets (TargetLines)."""
+    return presentation.dashboard_rows(lines)
+
+
+@register.simple_tag
+def body_rows(pairs):
+    """A body card's target rows: (TargetLine, the body's assignment) pairs."""
+    return presentation.body_rows(pairs)
 
 
 @register.simple_tag

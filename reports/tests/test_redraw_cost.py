@@ -29,6 +29,20 @@ OLD_TARGET_CELLS = """{% load report_ui %}
         <td class="bar">{{ l.bar }}</td>
 """  # noqa: E501
 
+# The loops around them, as _dashboard.html and _bodies.html had them; `cells` is
+# what target_cells printed for the row (pinned above).
+OLD_DASHBOARD_ROWS = """{% for l, cells in rows %}
+      <tr id="ct-{{ l.target.pk }}" data-status="{{ l.status }}">
+        {{ cells }}
+      </tr>
+      {% endfor %}"""
+
+OLD_BODY_ROWS = """{% for l, cells in rows %}
+      <tr data-status="{{ l.status }}" data-target="{{ l.target.pk }}">
+        {{ cells }}
+      </tr>
+    {% endfor %}"""
+
 OLD_REPORT_ROW = """{% load vn report_ui %}<tr class="r-target{% if row.overridden %} overridden{% endif %}" data-code="{{ row.code }}" data-status="{{ row.status.value }}">
         <td class="tt">{{ row.tt }}</td>
         <td>{{ row.name }}</td>
@@ -87,6 +101,47 @@ class RowsAsTheTemplatesPrintedThem(EveryStatusTestCase):
                                 plan_class=plan_class,
                             ),
                         )
+
+    def test_the_rows_around_the_cells(self):
+        for progress in self.quarters():
+            lines = presentation.target_lines(
+                progress.items, "reports:target", progress.period
+            )
+            ordered = list(lines.values())
+            self.assertEqual(
+                presentation.dashboard_rows(ordered),
+                old(
+                    OLD_DASHBOARD_ROWS,
+                    rows=[
+                        (
+                            line,
+                            presentation.target_cells(
+                                line, "Chủ trì", line.lead, "num"
+                            ),
+                        )
+                        for line in ordered
+                    ],
+                ),
+            )
+            pairs = [(line, a) for line in ordered for a in line.item.assignments]
+            self.assertEqual(
+                presentation.body_rows(pairs),
+                old(
+                    OLD_BODY_ROWS,
+                    rows=[
+                        (
+                            line,
+                            presentation.target_cells(
+                                line,
+                                "Vai trò",
+                                a.get_role_display().lower(),
+                                "num plan",
+                            ),
+                        )
+                        for line, a in pairs
+                    ],
+                ),
+            )
 
     def test_a_report_row(self):
         seen = set()
