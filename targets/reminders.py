@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.urls import reverse
 
 from .models import (
@@ -274,20 +281,32 @@ def missing_figures(period: ReportingPeriod) -> list[Outstanding]:
     ]
 
 
+def led_periods(led_by: Collection[int]) -> QuerySet[ReportingPeriod]:
+    """Quarters of the communes where these bodies (ids) lead a target or a task,
+    each with `leads_target`: whether they lead a target in its commune (the
+    quarters of the clerk's entry page)."""
+    lead = {"assignments__role": Role.LEAD, "assignments__body__in": led_by}
+    targets = Q(
+        commune__in=Target.objects.filter(**lead).values(
+            "indicator__resolution__commune"
+        )
+    )
+    tasks = Q(commune__in=Task.objects.filter(**lead).values("resolution__commune"))
+    return ReportingPeriod.objects.filter(targets | tasks).annotate(
+        leads_target=ExpressionWrapper(targets, output_field=BooleanField())
+    )
+
+
+def _oldest_first(period: ReportingPeriod) -> tuple:
+    return period.year, period.quarter, period.commune_id
+
+
 def open_periods(led_by: Collection[int] | None = None) -> list[ReportingPeriod]:
     """Quarters still open (not closed), oldest first; with `led_by` (body ids),
     only those of the communes where these bodies lead a target or a task."""
-    periods = ReportingPeriod.objects.filter(state=PeriodState.OPEN)
-    if led_by is not None:
-        lead = {"assignments__role": Role.LEAD, "assignments__body__in": led_by}
-        periods = periods.filter(
-            Q(
-                commune__in=Target.objects.filter(**lead).values(
-                    "indicator__resolution__commune"
-                )
-            )
-            | Q(commune__in=Task.objects.filter(**lead).values("resolution__commune"))
-        )
+    periods = (
+        ReportingPeriod.objects.all() if led_by is None else led_periods(led_by)
+    ).filter(state=PeriodState.OPEN)
     return list(periods.order_by("year", "quarter", "commune"))
 
 
@@ -349,12 +368,16 @@ class QuarterRead:
 
 
 def clerk_notice(
-    user, today: datetime.date, read: QuarterRead | None = None
+    user,
+    today: datetime.date,
+    read: QuarterRead | None = None,
+    led: Iterable[ReportingPeriod] | None = None,
 ) -> list[PeriodReminder]:
     """The clerk's reminder as a notice for the entry page (include
     templates/targets/_reminders.html with `reminders`). `read`: what the page
     has read for its quarter, used instead of reading it again when that quarter
-    is the only one open for entry."""
+    is the only one open for entry; `led`: the quarters of `led_periods` for the
+    clerk's bodies, when the page has read them."""
     from . import rules
 
     if not rules.is_clerk(user):
@@ -362,7 +385,11 @@ def clerk_notice(
     # Read only what the notice can show: the quarters open for entry today of
     # the communes where the clerk's bodies lead something, and what they lead.
     bodies = rules.body_ids(user)
-    periods = [p for p in open_periods(led_by=bodies) if p.is_open_for_entry(today)]
+    if led is None:
+        led = open_periods(led_by=bodies)
+    else:
+        led = sorted((p for p in led if p.state == PeriodState.OPEN), key=_oldest_first)
+    periods = [p for p in led if p.is_open_for_entry(today)]
     if read is not None and [p.pk for p in periods] == [read.period.pk]:
         found = _outstanding_in(
             periods,

@@ -15,7 +15,7 @@ from .entry import RowErrors, entry_save, entry_scope
 from .entry_rows import figure_entries, task_entries
 from .forms import BadPost, read_confirmations, read_entry, read_files, read_removals
 from .models import ReportingPeriod, TaskStatus, WorkflowState
-from .reminders import QuarterRead, clerk_notice
+from .reminders import QuarterRead, clerk_notice, led_periods
 from .services import WorkflowError
 from .submission import SubmitPlan, submit_plan
 
@@ -63,7 +63,10 @@ def entry(request):
 def entry_period(request, period_id):
     if not rules.is_clerk(request.user):
         raise Http404
-    periods = list(_clerk_periods(request.user))  # also the page's "Kỳ khác" links
+    # The quarters where the clerk's bodies lead something: those where they lead
+    # a target are the page's (the "Kỳ khác" links), the open ones the notice's.
+    led = list(led_periods(rules.body_ids(request.user)).order_by("-year", "-quarter"))
+    periods = [p for p in led if p.leads_target]
     period = next((p for p in periods if p.pk == period_id), None)
     if period is None:
         raise Http404
@@ -78,7 +81,7 @@ def entry_period(request, period_id):
         done = _submit_confirmation(request, period, targets, tasks, posted)
         if done is not None:
             return done
-    return _entry_page(request, periods, period, targets, tasks, today, posted)
+    return _entry_page(request, led, periods, period, targets, tasks, today, posted)
 
 
 def _entry_post(request, period, targets, tasks, today, posted: Posted):
@@ -165,7 +168,7 @@ def _submit_confirmation(request, period, targets, tasks, posted: Posted):
     return None
 
 
-def _entry_page(request, periods, period, targets, tasks, today, posted: Posted):
+def _entry_page(request, led, periods, period, targets, tasks, today, posted: Posted):
     is_open = period.is_open_for_entry(today)
     rows = figure_entries(
         period, targets, posted.figure_rows, posted.plan, is_open, posted.confirmed
@@ -191,7 +194,7 @@ def _entry_page(request, periods, period, targets, tasks, today, posted: Posted)
             "task_statuses": TaskStatus.choices,
             "evidence_accept": evidence_files.ACCEPT,
             "problems": _problems(rows, task_list),
-            "reminders": clerk_notice(request.user, today, read),
+            "reminders": clerk_notice(request.user, today, read, led),
             "returned_count": sum(
                 1 for r in [*rows, *task_list] if r["state"] == WorkflowState.RETURNED
             ),
