@@ -171,3 +171,27 @@ class EntryPageCostTests(EntryTestCase):
         response, after = self.page()
         self.assertContains(response, "Chỉ tiêu x39")
         self.assertEqual(after, before)
+
+    def test_the_quarters_are_read_once_for_the_links_and_the_notice(self):
+        """A commune where the clerk's body leads only a task: its quarters are not
+        among the page's (the "Kỳ khác" links), the notice is the notice read
+        alone, and the page reads the quarters in one query."""
+        self.mixed_states()
+        resolution = self.open_big_commune()
+        body = ResponsibleBody.objects.get(members=self.clerk)
+        task = Task.objects.filter(resolution=resolution).order_by("pk").first()
+        Assignment.objects.filter(task=task, role=Role.LEAD).update(body=body)
+        self.client.force_login(self.clerk)
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get(self.entry_url())
+        periods = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].startswith("SELECT")
+            and 'FROM "targets_reportingperiod"' in q["sql"]
+        ]
+        self.assertEqual(len(periods), 1, periods)
+        communes = {p.commune_id for p in response.context["periods"]}
+        self.assertNotIn(resolution.commune_id, communes)
+        notice = response.context["reminders"]
+        self.assertEqual(notice, clerk_notice(self.clerk, timezone.localdate()))
