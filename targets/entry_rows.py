@@ -7,8 +7,6 @@ from django.urls import reverse
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import mark_safe
 
-from reports import presentation
-
 from . import evidence as evidence_files
 from .models import (
     Assessment,
@@ -63,12 +61,13 @@ def _display(row: dict, links: dict) -> None:
     links. The markup is templates/targets/entry.html's, escaped as it escapes."""
     t, f, pr = row["target"], row["figure"], row["progress"]
     unit = esc(t.unit)
-    style = presentation.style_of(pr.status)
-    meta = (
+    # The status badge between the two is the template's: how a status looks is
+    # reports.presentation's, reached through its filters (targets imports no reports).
+    row["plan_html"] = mark_safe(
         f"Kế hoạch: {esc(t.get_comparison_display())} <strong>{esc(t.plan_text)}"
-        f'</strong> {unit}\n      · <span class="badge text-bg-{esc(style.colour)}">'
-        f"{esc(style.icon)} {esc(pr.status_label)}</span>"
+        f"</strong> {unit}\n      · "
     )
+    meta = ""
     if pr.is_overridden and pr.is_final:
         reason = esc(pr.override_reason)
         meta += (
