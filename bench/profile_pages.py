@@ -101,9 +101,6 @@ def sql(execute, query, params, many, context):
 
 
 JUDGING = [
-    (views, "fetch_progress_rows"),
-    (views, "judged_rows"),
-    (views, "build_progress"),
     (views, "load_resolution_progress"),
     (views, "load_target_progress"),
     (views, "task_standings"),
