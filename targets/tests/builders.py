@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 from django.apps import apps
+from django.db import transaction
 from django.db.models import Count, Max
 
 from targets.loaders import DEMO_FILE, RESOLUTION_FILE, demo_load, resolution_load
@@ -233,8 +234,11 @@ def load_portal(today: datetime.date) -> Resolution:
         _REPLAYS[(today, before)] = (written, resolution.pk)
         return resolution
     written, resolution_pk = known
-    for model, names, rows in written:
-        model.objects.bulk_create(
-            model(**dict(zip(names, r, strict=True))) for r in rows
-        )
+    # One transaction, as the loaders write: the foreign keys are checked at its end
+    # (deferred), whichever table comes first. A transactional test has no outer one.
+    with transaction.atomic():
+        for model, names, rows in written:
+            model.objects.bulk_create(
+                model(**dict(zip(names, r, strict=True))) for r in rows
+            )
     return Resolution.objects.get(pk=resolution_pk)
