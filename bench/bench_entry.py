@@ -33,9 +33,8 @@ from pathlib import Path
 
 from support import (
     PASSWORD,
-    bench_env,
     free_port,
-    prepare,
+    sqlite_demo,
     start_gunicorn,
     stop,
     wait_for_port,
@@ -138,12 +137,7 @@ def run(args) -> None:
     folder = Path(tempfile.mkdtemp(prefix="khoenon-bench-entry-"))
     server = None
     try:
-        env = bench_env(
-            folder,
-            DATABASE_URL=f"sqlite:///{folder / 'bench.sqlite3'}",
-            DJANGO_MEDIA_ROOT=str(folder / "media"),
-        )
-        prepare(env)
+        env = sqlite_demo(folder)
         backup = folder / "fresh.sqlite3"
         shutil.copy(folder / "bench.sqlite3", backup)
 

@@ -58,10 +58,9 @@ from support import (
     PASSWORD,
     ROOT,
     Browser,
-    bench_env,
     csrf,
     free_port,
-    prepare,
+    sqlite_demo,
     start_gunicorn,
     stop,
     wait_for_port,
@@ -197,12 +196,7 @@ def run(args) -> None:
     folder = Path(tempfile.mkdtemp(prefix="khoenon-bench-lighthouse-"))
     server = None
     try:
-        env = bench_env(
-            folder,
-            DATABASE_URL=f"sqlite:///{folder / 'bench.sqlite3'}",
-            DJANGO_MEDIA_ROOT=str(folder / "media"),
-        )
-        prepare(env)
+        env = sqlite_demo(folder)
         big = 30 * args.scale
         print(f"Adding a resolution of {big} targets (--scale {args.scale})…")
         large = build_large(env, args.scale)

@@ -49,9 +49,8 @@ from pathlib import Path
 from bench_entry import CHROMIUM, SLOW_2G
 from support import (
     PASSWORD,
-    bench_env,
     free_port,
-    prepare,
+    sqlite_demo,
     start_gunicorn,
     stop,
     wait_for_port,
@@ -261,12 +260,7 @@ def run(args) -> None:
     folder = Path(tempfile.mkdtemp(prefix="khoenon-bench-slow-"))
     server = None
     try:
-        env = bench_env(
-            folder,
-            DATABASE_URL=f"sqlite:///{folder / 'bench.sqlite3'}",
-            DJANGO_MEDIA_ROOT=str(folder / "media"),
-        )
-        prepare(env)
+        env = sqlite_demo(folder)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = start_gunicorn(env, port, open(folder / "gunicorn.log", "w"))

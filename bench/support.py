@@ -175,3 +175,15 @@ def stop(server: subprocess.Popen | None, folder: Path | None = None) -> None:
             server.wait()
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def sqlite_demo(folder: Path) -> dict:
+    """The environment of a server over a demo SQLite database in `folder` (its media
+    there too), migrated and loaded with the resolution and the demo data."""
+    env = bench_env(
+        folder,
+        DATABASE_URL=f"sqlite:///{folder / 'bench.sqlite3'}",
+        DJANGO_MEDIA_ROOT=str(folder / "media"),
+    )
+    prepare(env)
+    return env
