@@ -124,26 +124,35 @@ class FileBuildBoundTests(SimpleTestCase):
         first.join()
         self.assertLessEqual(spans["a"][1], spans["b"][0])
 
-    def test_a_request_that_waits_too_long_is_told_to_come_back(self):
+    def while_building(self, key: str, data: bytes, then):
+        """`then()`'s result, asked while another request holds `key`'s build (and
+        with it the one build slot), with a 0,2 s wait instead of BUILD_WAIT."""
         holding = threading.Event()
         release = threading.Event()
 
         def slow():
             holding.set()
             release.wait(5)
-            return {"data": b"a"}
+            return {"data": data}
 
-        first = threading.Thread(target=page_cache.kept_file, args=("file-c", slow))
+        first = threading.Thread(target=page_cache.kept_file, args=(key, slow))
         first.start()
         holding.wait(5)
-        built = []
         try:
             wait, page_cache.BUILD_WAIT = page_cache.BUILD_WAIT, 0.2
-            answer = page_cache.kept_file("file-d", lambda: built.append(1))
+            return then()
         finally:
             page_cache.BUILD_WAIT = wait
             release.set()
             first.join()
+
+    def test_a_request_that_waits_too_long_is_told_to_come_back(self):
+        built = []
+        answer = self.while_building(
+            "file-c",
+            b"c",
+            lambda: page_cache.kept_file("file-d", lambda: built.append(1)),
+        )
         self.assertEqual(answer.status_code, 503)
         self.assertEqual(answer["Retry-After"], "10")
         self.assertIn("Vui lòng tải lại sau ít giây", answer.content.decode())
@@ -154,24 +163,11 @@ class FileBuildBoundTests(SimpleTestCase):
         )
 
     def test_a_second_request_for_a_file_being_built_waits_then_is_told_to_reload(self):
-        holding = threading.Event()
-        release = threading.Event()
-
-        def slow():
-            holding.set()
-            release.wait(5)
-            return {"data": b"e"}
-
-        first = threading.Thread(target=page_cache.kept_file, args=("file-e", slow))
-        first.start()
-        holding.wait(5)
-        try:
-            wait, page_cache.BUILD_WAIT = page_cache.BUILD_WAIT, 0.2
-            answer = page_cache.kept_file("file-e", lambda: {"data": b"twice"})
-        finally:
-            page_cache.BUILD_WAIT = wait
-            release.set()
-            first.join()
+        answer = self.while_building(
+            "file-e",
+            b"e",
+            lambda: page_cache.kept_file("file-e", lambda: {"data": b"twice"}),
+        )
         self.assertEqual(answer.status_code, 503)
         # The first request's build is what is kept, built once.
         self.assertEqual(
