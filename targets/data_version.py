@@ -2,7 +2,11 @@
 whoever wrote it and however (the portal, the admin, an import, a restore, SQL by
 hand). Database triggers keep it (targets/migrations/0012_data_version.py says why
 triggers and which changes count), so a page or file kept under one version is true
-for as long as `current()` returns it."""
+for as long as `current()` returns it.
+
+The same row holds two narrower and wider tokens (0013): `structure()`, the
+resolution's shape that the progress loaders keep, which a figure leaves alone, and
+`entry()`, everything the clerk's entry page reads, drafts included."""
 
 from __future__ import annotations
 
@@ -11,15 +15,30 @@ import secrets
 from django.db import connection
 
 
-def current() -> str:
-    """'<epoch>.<version>', one query."""
+def _read(column: str) -> str:
+    """'<epoch>.<column>', one query."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT epoch, version FROM targets_dataversion WHERE id = 1")
+        cursor.execute(f"SELECT epoch, {column} FROM targets_dataversion WHERE id = 1")
         row = cursor.fetchone()
     if row is None:  # the row deleted by hand: a new one, a new epoch
         return new_epoch()
-    epoch, version = row
-    return f"{epoch}.{version}"
+    epoch, value = row
+    return f"{epoch}.{value}"
+
+
+def current() -> str:
+    """What readers see: '<epoch>.<version>', one query."""
+    return _read("version")
+
+
+def structure() -> str:
+    """The resolutions' shape (no figure, assessment or evidence), one query."""
+    return _read("structure")
+
+
+def entry() -> str:
+    """Everything, drafts included: what the entry page reads. One query."""
+    return _read("entry")
 
 
 def new_epoch() -> str:
