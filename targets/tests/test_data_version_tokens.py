@@ -98,9 +98,11 @@ class TokenTests(TestCase):
 
     def test_a_target_renamed_moves_all_three(self):
         self.assertMoves(
-            lambda: type(self.target)
-            .objects.filter(pk=self.target.pk)
-            .update(name="Tên mới"),
+            lambda: (
+                type(self.target)
+                .objects.filter(pk=self.target.pk)
+                .update(name="Tên mới")
+            ),
             *TOKENS,
         )
 
@@ -117,9 +119,11 @@ class TokenTests(TestCase):
     def test_a_new_period_moves_the_shape(self):
         period = self.periods[4]
         self.assertMoves(
-            lambda: type(period)
-            .objects.filter(pk=period.pk)
-            .update(deadline=period.deadline),
+            lambda: (
+                type(period)
+                .objects.filter(pk=period.pk)
+                .update(deadline=period.deadline)
+            ),
             *TOKENS,
         )
 
