@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
+from . import entry_cache, rules
 from . import evidence as evidence_files
-from . import rules
 from .entry import RowErrors, entry_save, entry_scope
 from .entry_rows import figure_entries, task_entries
 from .forms import BadPost, read_confirmations, read_entry, read_files, read_removals
@@ -63,6 +65,18 @@ def entry(request):
 def entry_period(request, period_id):
     if not rules.is_clerk(request.user):
         raise Http404
+    today = timezone.localdate()
+    # The plain page is kept (targets/entry_cache.py says under what). A key found
+    # is an allowed page: only a page drawn for a period this clerk's bodies may
+    # enter is ever kept, the key holds those bodies, and the entry token moves
+    # with any change of what they lead or of the periods. So a hit needs no
+    # check of the period, and a period never kept goes on to the 404 below.
+    key = None
+    if request.method == "GET" and request.GET.get("gui") != "1":
+        key = entry_cache.key(period_id, rules.body_ids(request.user), today)
+        drawing = entry_cache.found(key)
+        if drawing is not None:
+            return _shell(request, drawing)
     # The quarters where the clerk's bodies lead something: those where they lead
     # a target are the page's (the "Kỳ khác" links), the open ones the notice's.
     led = list(led_periods(rules.body_ids(request.user)).order_by("-year", "-quarter"))
@@ -71,7 +85,6 @@ def entry_period(request, period_id):
     if period is None:
         raise Http404
     targets, tasks = entry_scope(request.user, period)
-    today = timezone.localdate()
     posted = Posted()
     if request.method == "POST":
         done = _entry_post(request, period, targets, tasks, today, posted)
@@ -81,7 +94,12 @@ def entry_period(request, period_id):
         done = _submit_confirmation(request, period, targets, tasks, posted)
         if done is not None:
             return done
-    return _entry_page(request, led, periods, period, targets, tasks, today, posted)
+    drawing = _entry_drawing(
+        request.user, led, periods, period, targets, tasks, today, posted
+    )
+    if key is not None:
+        entry_cache.keep(key, drawing)
+    return _shell(request, drawing)
 
 
 def _entry_post(request, period, targets, tasks, today, posted: Posted):
@@ -168,7 +186,10 @@ def _submit_confirmation(request, period, targets, tasks, posted: Posted):
     return None
 
 
-def _entry_page(request, led, periods, period, targets, tasks, today, posted: Posted):
+def _entry_drawing(user, led, periods, period, targets, tasks, today, posted: Posted):
+    """The page below the navigation, drawn without request (no CSRF token, no
+    user name, no message): its title, what comes above the form and the form's
+    inside. Plain strings, so it can be kept (targets/entry_cache.py)."""
     is_open = period.is_open_for_entry(today)
     rows = figure_entries(
         period, targets, posted.figure_rows, posted.plan, is_open, posted.confirmed
@@ -182,24 +203,37 @@ def _entry_page(request, led, periods, period, targets, tasks, today, posted: Po
         figures={r["target"].pk: r["figure"] for r in rows},
         updates={r["task"].pk: r["update"] for r in task_list},
     )
+    context = {
+        "period": period,
+        "periods": periods,
+        "is_open": is_open,
+        "rows": rows,
+        "task_rows": task_list,
+        "task_statuses": TaskStatus.choices,
+        "evidence_accept": evidence_files.ACCEPT,
+        "problems": _problems(rows, task_list),
+        "reminders": clerk_notice(user, today, read, led),
+        "returned_count": sum(
+            1 for r in [*rows, *task_list] if r["state"] == WorkflowState.RETURNED
+        ),
+    }
+    return {
+        "title": str(period),
+        "head": render_to_string("targets/_entry_head.html", context),
+        "form": render_to_string("targets/_entry_form.html", context),
+    }
+
+
+def _shell(request, drawing: dict):
+    """The drawn page in the navigation, messages and CSRF token of this request."""
     return render(
         request,
         "targets/entry.html",
         {
-            "period": period,
-            "periods": periods,
-            "is_open": is_open,
-            "rows": rows,
-            "task_rows": task_list,
-            "task_statuses": TaskStatus.choices,
-            "evidence_accept": evidence_files.ACCEPT,
-            "problems": _problems(rows, task_list),
-            "reminders": clerk_notice(request.user, today, read, led),
-            "returned_count": sum(
-                1 for r in [*rows, *task_list] if r["state"] == WorkflowState.RETURNED
-            ),
+            "title": drawing["title"],
+            "head": mark_safe(drawing["head"]),
+            "form": mark_safe(drawing["form"]),
         },
-        status=200,
     )
 
 
