@@ -130,7 +130,7 @@ CACHES = {
     "pages": {
         "BACKEND": "django.core.cache.backends.dummy.DummyCache"
         if DEBUG
-        else "django.core.cache.backends.filebased.FileBasedCache",
+        else "khoenon.cache.PagesCache",
         "LOCATION": PAGES_CACHE_DIR,
         "TIMEOUT": 7 * 24 * 3600,
         "OPTIONS": {"MAX_ENTRIES": 2000},

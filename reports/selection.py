@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 
-from targets import rules
+from targets import data_version, rules
 from targets.models import Figure, ReportingPeriod, Resolution, WorkflowState
 
 
@@ -82,8 +82,9 @@ def chosen(query, choices, name: str, message: str):
 
 def reader_selection(query) -> Selection | None:
     """The delegates' pages, from ?nq= and ?ky= in `query`. Two queries: the
-    resolutions, the periods. None when there is no resolution."""
-    offered = list(resolutions())
+    structure token (the resolutions are read again only when it moved), the periods.
+    None when there is no resolution."""
+    offered = data_version.by_structure("resolutions", lambda: list(resolutions()))
     if not offered:
         return None
     resolution = chosen(query, offered[::-1], "nq", "Không có nghị quyết này.")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from targets.models import (
-    Assignment,
     ResponsibleBody,
     Role,
     Task,
@@ -16,7 +15,7 @@ from targets.models import (
     WorkflowState,
     periods_up_to,
 )
-from targets.progress_load import BODY_FIELDS
+from targets.progress_load import resolution_shape
 
 from .presentation import task_style, task_styles
 
@@ -40,27 +39,6 @@ def in_report_order(tasks) -> list[Task]:
     return sorted(tasks, key=lambda t: (t.kind != TaskKind.TASK, t.number))
 
 
-def _assignments(resolution) -> dict[int, list[tuple[str, bool, ResponsibleBody]]]:
-    """{task id: (role, is_assumption, body) of its assignments, by body name}. One
-    query, each body built once: a standing keeps the bodies, not the assignments."""
-    assignments: dict[int, list[tuple[str, bool, ResponsibleBody]]] = {}
-    bodies: dict[int, ResponsibleBody] = {}
-    rows = (
-        Assignment.objects.filter(task__resolution=resolution)
-        .order_by("body__name", "pk")
-        .values_list(
-            "task_id", "role", "is_assumption", *(f"body__{f}" for f in BODY_FIELDS)
-        )
-    )
-    for task_id, role, assumed, *body_row in rows:
-        body = bodies.get(body_row[0])
-        if body is None:
-            body = ResponsibleBody.from_db(rows.db, BODY_FIELDS, body_row)
-            bodies[body_row[0]] = body
-        assignments.setdefault(task_id, []).append((role, assumed, body))
-    return assignments
-
-
 def _latest_updates(resolution, period) -> dict[int, TaskUpdate]:
     """{task id: its latest approved update up to the period}."""
     latest: dict[int, TaskUpdate] = {}
@@ -77,7 +55,7 @@ def _latest_updates(resolution, period) -> dict[int, TaskUpdate]:
 
 
 def standing(
-    task: Task, own: list[tuple[str, bool, ResponsibleBody]], update
+    task: Task, own: tuple[tuple[str, bool, ResponsibleBody], ...], update
 ) -> TaskStanding:
     """One task with the bodies its assignments (role, is_assumption, body) name by
     role; the lead is the one body leading it (assignment_one_lead_per_task)."""
@@ -98,12 +76,14 @@ def standing(
 
 def task_standings(resolution, period) -> list[TaskStanding]:
     """Every task and solution with its bodies and its latest approved update up to
-    the period. Three queries."""
-    assignments = _assignments(resolution)
+    the period. The tasks and their bodies are the resolution's shape
+    (targets.progress_load.resolution_shape: the structure token, and four queries
+    when it moved); then one query for the updates."""
+    shape = resolution_shape(resolution)
     latest = _latest_updates(resolution, period)
     return [
-        standing(task, assignments.get(task.pk, []), latest.get(task.pk))
-        for task in in_report_order(Task.objects.filter(resolution=resolution))
+        standing(task, shape.task_bodies.get(task.pk, ()), latest.get(task.pk))
+        for task in in_report_order(shape.tasks)
     ]
 
 

@@ -41,6 +41,27 @@ def entry() -> str:
     return _read("entry")
 
 
+# key -> (structure token, value): what `by_structure` keeps in this process.
+_kept: dict = {}
+
+
+def by_structure(key, read):
+    """`read()`'s value, kept in this process while the structure token holds: the
+    token is read first (one query), `read()` runs only when it moved. For what is
+    made of the shape tables alone (targets.progress_load.resolution_shape, the list of
+    resolutions). The value is shared by every request of the process, so nothing may
+    change it. Plain dict operations: safe across a worker's threads. A value read in
+    a transaction that then rolls back is kept under a token that never comes back
+    (the tokens are random)."""
+    token = structure()
+    entry = _kept.get(key)
+    if entry is not None and entry[0] == token:
+        return entry[1]
+    value = read()
+    _kept[key] = (token, value)
+    return value
+
+
 def new_epoch() -> str:
     """A new epoch, so nothing kept before matches: after a restore, whose rows carry
     the version of the day the backup was taken."""

@@ -6,6 +6,13 @@ targets.progress.evaluate.
 rows it read, so that a page can read who sent what without a query of its own
 (reports.reporting.sent_figures).
 `load_target_progress()` is one target's page with its quarterly history.
+
+What a resolution is made of (its targets with their indicators, their assignments
+with their bodies) changes far less often than its figures: `resolution_shape()` keeps
+it in the process under the structure token (targets.data_version.structure(), moved
+by the database on any write of those tables and left alone by figures, assessments
+and evidence), so that after an approval the loader reads figures and assessments
+only.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from . import data_version
 from .models import (
     Assessment,
     Assignment,
@@ -25,6 +33,7 @@ from .models import (
     ResponsibleBody,
     Role,
     Target,
+    Task,
     WorkflowState,
     periods_up_to,
 )
@@ -127,18 +136,31 @@ def with_bodies(assignments) -> list[Assignment]:
     return built
 
 
-def load_resolution_progress(
-    resolution: Resolution,
-    period: ReportingPeriod,
-    states: Iterable[str] | None = JUDGED_STATES,
-) -> ResolutionProgress:
-    """Every target of the resolution at the period, with the roll-ups, in four queries
-    whatever the number of targets: targets (with indicators), figures up to the period,
-    the approver's assessments at the period, and the target assignments (with bodies).
+@dataclass(frozen=True)
+class Shape:
+    """A resolution's targets (indicators read with them) in the resolution's order,
+    their specs, and their assignments (bodies read with them) in role order; its
+    tasks and solutions, each with the (role, is_assumption, body) of its assignments
+    by body name. Shared by the requests of a process: nothing may change its
+    objects."""
 
-    Only figures in `states` count (approved ones by default); None counts all. The
-    figures sent (SENT_STATES) are read in the same query and kept as plain rows."""
-    states = None if states is None else tuple(states)
+    targets: tuple[Target, ...]
+    specs: dict[int, TargetSpec]
+    assignments: dict[int, tuple[Assignment, ...]]
+    tasks: tuple[Task, ...]
+    task_bodies: dict[int, tuple[tuple[str, bool, ResponsibleBody], ...]]
+
+
+def resolution_shape(resolution: Resolution) -> Shape:
+    """The resolution's shape as the database holds it now: the structure token (one
+    query), and four more when it moved since this process last read the shape."""
+    return data_version.by_structure(
+        ("shape", resolution.pk), lambda: _read_shape(resolution)
+    )
+
+
+def _read_shape(resolution: Resolution) -> Shape:
+    """Four queries: targets, their assignments, tasks, their assignments."""
     targets = list(
         Target.objects.filter(indicator__resolution=resolution)
         .select_related("indicator")
@@ -146,6 +168,60 @@ def load_resolution_progress(
     )
     # Target's own ordering, sorted here rather than joined in SQL.
     targets.sort(key=lambda t: (t.indicator.number, t.order, t.code, t.pk))
+    assignments: dict[int, list[Assignment]] = defaultdict(list)
+    for assignment in _in_role_order(
+        with_bodies(
+            Assignment.objects.filter(
+                target__indicator__resolution=resolution
+            ).order_by()
+        )
+    ):
+        assignments[assignment.target_id].append(assignment)
+    return Shape(
+        targets=tuple(targets),
+        specs={t.pk: TargetSpec.from_model(t) for t in targets},
+        assignments={pk: tuple(rows) for pk, rows in assignments.items()},
+        tasks=tuple(Task.objects.filter(resolution=resolution)),
+        task_bodies=_task_bodies(resolution),
+    )
+
+
+def _task_bodies(resolution) -> dict[int, tuple[tuple[str, bool, ResponsibleBody]]]:
+    """{task id: (role, is_assumption, body) of its assignments, by body name}. One
+    query, each body built once."""
+    found: dict[int, list[tuple[str, bool, ResponsibleBody]]] = defaultdict(list)
+    bodies: dict[int, ResponsibleBody] = {}
+    rows = (
+        Assignment.objects.filter(task__resolution=resolution)
+        .order_by("body__name", "pk")
+        .values_list(
+            "task_id", "role", "is_assumption", *(f"body__{f}" for f in BODY_FIELDS)
+        )
+    )
+    for task_id, role, assumed, *body_row in rows:
+        body = bodies.get(body_row[0])
+        if body is None:
+            body = ResponsibleBody.from_db(rows.db, BODY_FIELDS, body_row)
+            bodies[body_row[0]] = body
+        found[task_id].append((role, assumed, body))
+    return {pk: tuple(rows) for pk, rows in found.items()}
+
+
+def load_resolution_progress(
+    resolution: Resolution,
+    period: ReportingPeriod,
+    states: Iterable[str] | None = JUDGED_STATES,
+) -> ResolutionProgress:
+    """Every target of the resolution at the period, with the roll-ups, in a fixed
+    number of queries whatever the number of targets: the structure token, figures up
+    to the period, the approver's assessments at the period, and, when the resolution's
+    shape changed since this process last read it, targets (with indicators) and
+    target assignments (with bodies): `resolution_shape()`.
+
+    Only figures in `states` count (approved ones by default); None counts all. The
+    figures sent (SENT_STATES) are read in the same query and kept as plain rows."""
+    states = None if states is None else tuple(states)
+    shape = resolution_shape(resolution)
     rows = Figure.objects.filter(target__indicator__resolution=resolution).filter(
         periods_up_to(*period.key, prefix="period__")
     )
@@ -168,21 +244,11 @@ def load_resolution_progress(
         .order_by()
         .values_list("target_id", "verdict", "reason")
     }
-    assignments: dict[int, list[Assignment]] = defaultdict(list)
-    for assignment in _in_role_order(
-        with_bodies(
-            Assignment.objects.filter(
-                target__indicator__resolution=resolution
-            ).order_by()
-        )
-    ):
-        assignments[assignment.target_id].append(assignment)
-
     items = []
-    for target in targets:
+    for target in shape.targets:
         verdict, reason = overrides.get(target.pk, (None, ""))
         progress = evaluate(
-            TargetSpec.from_model(target),
+            shape.specs[target.pk],
             figures.get(target.pk, {}),
             period.key,
             verdict,
@@ -190,7 +256,7 @@ def load_resolution_progress(
             estimates.get(target.pk, ()),
         )
         items.append(
-            TargetProgress(target, progress, tuple(assignments.get(target.pk, ())))
+            TargetProgress(target, progress, shape.assignments.get(target.pk, ()))
         )
     return ResolutionProgress(
         resolution=resolution,

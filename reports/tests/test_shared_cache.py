@@ -2,13 +2,16 @@
 report files built at a time (reports.page_cache.kept_file)."""
 
 import json
+import tempfile
 import threading
 import time
+from unittest import mock
 
 from django.db import connection
 from django.test import Client, SimpleTestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 
+from khoenon.cache import CULL_EVERY, PagesCache
 from reports import page_cache
 from reports.tests.test_api import ApiTestCase
 from targets.models import Figure, WorkflowState
@@ -173,3 +176,21 @@ class FileBuildBoundTests(SimpleTestCase):
         self.assertEqual(
             page_cache.kept_file("file-e", lambda: {"data": b"twice"}), {"data": b"e"}
         )
+
+
+class PagesCacheCullTests(SimpleTestCase):
+    """khoenon.cache.PagesCache counts its files at one write in CULL_EVERY: the
+    directory stays near its maximum, and the other writes list nothing."""
+
+    def test_the_folder_stays_near_its_maximum_and_is_listed_once_in_fifty_writes(self):
+        with tempfile.TemporaryDirectory() as folder:
+            cache = PagesCache(folder, {"OPTIONS": {"MAX_ENTRIES": 300}})
+            with mock.patch.object(
+                PagesCache, "_list_cache_files", wraps=cache._list_cache_files
+            ) as listed:
+                for n in range(1500):
+                    cache.set(f"page-{n}", b"x" * 100)
+            self.assertEqual(listed.call_count, 1500 // CULL_EVERY)
+            # A cull removes a third: past 300 files, the next one brings it back.
+            self.assertLessEqual(len(cache._list_cache_files()), 300 + CULL_EVERY)
+            self.assertEqual(cache.get("page-1499"), b"x" * 100)

@@ -49,7 +49,10 @@ KINDS = [
     (MAINTAIN, LATEST, HOLD, "100", ["100", "99", "100", "100"]),
     (AT_LEAST, SUM, FROM_START, "85", [None, None, None, None]),
 ]
-LEAD_QUERIES = 4  # targets, figures, assessments, assignments
+# load_resolution_progress: the structure token, figures, assessments; and when the
+# token moved, the shape (targets, their assignments, tasks, their assignments).
+LEAD_QUERIES = 3
+SHAPE_QUERIES = 4
 
 
 def add_resolution(commune: Commune, **fields) -> Resolution:

@@ -2,6 +2,7 @@
 resolution of about thirty targets and for fifty times as much."""
 
 from django.db import connection
+from django.db.models import F
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
@@ -20,7 +21,7 @@ from targets.models import (
 from targets.progress import Status
 from targets.progress_load import load_resolution_progress, load_target_progress
 
-from .builders import LEAD_QUERIES, D, Y, build_resolution
+from .builders import LEAD_QUERIES, SHAPE_QUERIES, D, Y, build_resolution
 
 
 class LoadResolutionProgressTests(TestCase):
@@ -34,15 +35,51 @@ class LoadResolutionProgressTests(TestCase):
             result = load_resolution_progress(resolution, period)
         return result, len(queries)
 
-    def test_it_runs_the_same_four_queries_for_one_and_fifty_times_the_data(self):
+    def move_the_shape(self):
+        """A write to a shape table (here a target's order, written back as it was):
+        the structure token moves, as after any edit of the resolution."""
+        Target.objects.filter(pk=Target.objects.first().pk).update(order=F("order"))
+
+    def test_it_runs_the_same_queries_for_one_and_fifty_times_the_data(self):
+        self.move_the_shape()
         small, small_queries = self.load(self.small, self.small_periods[3])
         large, large_queries = self.load(self.large, self.large_periods[3])
-        self.assertEqual(small_queries, LEAD_QUERIES)
-        self.assertEqual(large_queries, LEAD_QUERIES)
+        self.assertEqual(small_queries, LEAD_QUERIES + SHAPE_QUERIES)
+        self.assertEqual(large_queries, LEAD_QUERIES + SHAPE_QUERIES)
         self.assertEqual(len(small.items), 30)
         self.assertEqual(len(large.items), 1500)
+        # The shape read, the next load reads the token, figures and assessments.
         with self.assertNumQueries(LEAD_QUERIES):
             load_resolution_progress(self.large, self.large_periods[4])
+
+    def test_a_figure_changed_is_judged_without_reading_the_shape_again(self):
+        before, _ = self.load(self.small, self.small_periods[4])
+        jobs = before.items[0]
+        figure = Figure.objects.get(target=jobs.target, period=self.small_periods[4])
+        Figure.objects.filter(pk=figure.pk).update(value=figure.value + 1000)
+        after, queries = self.load(self.small, self.small_periods[4])
+        self.assertEqual(queries, LEAD_QUERIES)
+        self.assertEqual(after.items[0].progress.value, jobs.progress.value + 1000)
+        self.assertIs(after.items[0].target, jobs.target)  # the kept shape
+
+    def test_a_target_renamed_shows_at_the_next_load(self):
+        self.load(self.small, self.small_periods[4])
+        target = Target.objects.filter(indicator__resolution=self.small).first()
+        Target.objects.filter(pk=target.pk).update(name="Tên đổi giữa hai lần đọc")
+        after, queries = self.load(self.small, self.small_periods[4])
+        self.assertEqual(queries, LEAD_QUERIES + SHAPE_QUERIES)
+        renamed = next(i.target for i in after.items if i.target.pk == target.pk)
+        self.assertEqual(renamed.name, "Tên đổi giữa hai lần đọc")
+
+    def test_a_body_moved_off_a_target_shows_at_the_next_load(self):
+        self.load(self.small, self.small_periods[4])
+        assignment = Assignment.objects.filter(
+            target__indicator__resolution=self.small, role=Role.SUPPORTING
+        ).first()
+        assignment.delete()
+        after, _ = self.load(self.small, self.small_periods[4])
+        item = next(i for i in after.items if i.target.pk == assignment.target_id)
+        self.assertNotIn(assignment.pk, [a.pk for a in item.assignments])
 
     def test_it_judges_each_target_at_the_selected_quarter(self):
         result, _ = self.load(self.small, self.small_periods[3])
