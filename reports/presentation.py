@@ -279,6 +279,33 @@ def body_rows(pairs) -> str:
     )
 
 
+TASK_ITEM = (
+    '<li><span class="badge text-bg-{colour}"><span aria-hidden="true">{icon}</span> '
+    "{label}</span> <strong>{kind} {number}</strong> ({role}): {summary}</li>"
+)
+
+
+def task_items(pairs) -> str:
+    """A body card's tasks, (TaskStanding, the body's role) each, as its template's
+    loop printed them: the style's badge, the task's kind and number, the role."""
+    items = []
+    for row, role in pairs:
+        colour, icon, label = row.style
+        items.append(
+            _html(
+                TASK_ITEM,
+                colour=colour,
+                icon=icon,
+                label=label,
+                kind=row.task.get_kind_display(),
+                number=row.task.number,
+                role=str(role).lower(),
+                summary=row.task.summary,
+            )
+        )
+    return mark_safe("".join(items))
+
+
 # A target's row in the comparison report's table (the report page, its PDF, the
 # public report), formatted here for the same reason as TARGET_CELLS.
 REPORT_ROW = (

@@ -30,6 +30,12 @@ def body_rows(pairs):
 
 
 @register.simple_tag
+def task_items(pairs):
+    """A body card's task lines: (TaskStanding, the body's role) pairs."""
+    return presentation.task_items(pairs)
+
+
+@register.simple_tag
 def report_row(row):
     """A target row of the comparison report's table."""
     return presentation.report_row(row)
