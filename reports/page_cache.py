@@ -25,7 +25,6 @@ import fcntl
 import hashlib
 import time
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -51,24 +50,6 @@ BUSY = (
 )
 
 
-@cache
-def release() -> str:
-    """A digest of the code and templates that draw the pages, so that an entry drawn
-    by the previous release is never served by this one (the file cache outlives a
-    restart). Read once per process."""
-    base = Path(settings.BASE_DIR)
-    digest = hashlib.sha256()
-    for folder, pattern in (
-        ("templates", "**/*.html"),
-        ("reports", "**/*.py"),
-        ("targets", "**/*.py"),
-    ):
-        for path in sorted((base / folder).glob(pattern)):
-            if "tests" not in path.parts and "migrations" not in path.parts:
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def query(request, names: tuple[str, ...]) -> dict[str, str]:
     """The parameters a page reads, as given; anything else is ignored."""
     return {name: request.GET.get(name, "") for name in names}
@@ -76,7 +57,7 @@ def query(request, names: tuple[str, ...]) -> dict[str, str]:
 
 def page_key(page: str, *parts) -> str:
     """'<page>:<data version>:<digest of the rest>'. One query: the version."""
-    rest = repr((release(), thresholds(), parts)).encode()
+    rest = repr((data_version.release(), thresholds(), parts)).encode()
     return f"{page}:{data_version.current()}:{hashlib.sha256(rest).hexdigest()}"
 
 

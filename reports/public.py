@@ -59,7 +59,7 @@ from targets.progress_load import load_resolution_progress, load_target_progress
 
 from . import exports
 from .comparison import build_report
-from .page_cache import kept_file, release
+from .page_cache import kept_file
 from .presentation import target_lines
 from .reporting import by_area_and_indicator
 from .selection import Selection, chosen, resolutions
@@ -123,9 +123,9 @@ def _data() -> tuple:
 
 def _etag(*parts) -> str:
     """A digest of what a page is drawn from, with the release's code and templates
-    (page_cache.release), so a new release never answers with a page kept by the
+    (data_version.release), so a new release never answers with a page kept by the
     previous one."""
-    digest = hashlib.sha256(repr((release(), parts)).encode()).hexdigest()
+    digest = hashlib.sha256(repr((data_version.release(), parts)).encode()).hexdigest()
     return quote_etag(digest)
 
 

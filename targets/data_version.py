@@ -10,8 +10,12 @@ resolution's shape that the progress loaders keep, which a figure leaves alone, 
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from functools import cache
+from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 
@@ -39,6 +43,25 @@ def structure() -> str:
 def entry() -> str:
     """Everything, drafts included: what the entry page reads. One query."""
     return _read("entry")
+
+
+@cache
+def release() -> str:
+    """The code's own version beside the data's: a digest of the code and templates
+    that draw the kept pages (the reader pages, the entry page), so that an entry drawn
+    by the previous release is never served by this one (the file cache outlives a
+    restart). Read once per process."""
+    base = Path(settings.BASE_DIR)
+    digest = hashlib.sha256()
+    for folder, pattern in (
+        ("templates", "**/*.html"),
+        ("reports", "**/*.py"),
+        ("targets", "**/*.py"),
+    ):
+        for path in sorted((base / folder).glob(pattern)):
+            if "tests" not in path.parts and "migrations" not in path.parts:
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 # key -> (structure token, value): what `by_structure` keeps in this process.

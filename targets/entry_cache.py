@@ -22,39 +22,23 @@ a refused "send" shows what the clerk typed and is drawn each time."""
 from __future__ import annotations
 
 import hashlib
-from functools import cache
-from pathlib import Path
 
-from django.conf import settings
 from django.core.cache import caches
 
 from . import data_version
 from .progress import thresholds
 
 
-@cache
-def release() -> str:
-    """A digest of the code and templates, so that a page drawn by the previous
-    release is never served by this one (the file cache outlives a restart). Read
-    once per process; the same folders as reports.page_cache.release (targets must
-    not import reports: test_boundaries)."""
-    base = Path(settings.BASE_DIR)
-    digest = hashlib.sha256()
-    for folder, pattern in (
-        ("templates", "**/*.html"),
-        ("reports", "**/*.py"),
-        ("targets", "**/*.py"),
-    ):
-        for path in sorted((base / folder).glob(pattern)):
-            if "tests" not in path.parts and "migrations" not in path.parts:
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def key(period_id: int, body_ids, today) -> str:
     """'entry:<entry token>:<digest of the rest>'. One query: the token."""
     rest = repr(
-        (release(), thresholds(), period_id, sorted(body_ids), today.isoformat())
+        (
+            data_version.release(),
+            thresholds(),
+            period_id,
+            sorted(body_ids),
+            today.isoformat(),
+        )
     )
     digest = hashlib.sha256(rest.encode()).hexdigest()
     return f"entry:{data_version.entry()}:{digest}"
