@@ -12,6 +12,7 @@ text leaves open are documented on `evaluate()`.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -233,10 +234,35 @@ def evaluate(
       and shown rounded, down where up would reach a threshold (59,99%, not 60%).
     - A division by zero never raises: the status falls back to the comparison.
     """
+    return _remembered(
+        spec,
+        # str(): 1.0 and 1.00 are equal Decimals, and a page shows what was written.
+        tuple(sorted((q, v, str(v)) for q, v in figures.items())),
+        tuple(period),
+        override,
+        override_reason,
+        frozenset(estimates),
+        thresholds(),
+    )
+
+
+# A redraw after one figure changed judges every other target with the same inputs
+# again: evaluate() is a pure function of its arguments and the thresholds, and a
+# Progress cannot be changed, so its results are kept (one resolution at province
+# size is 1 500 targets; a few quarters of a few of them fit).
+@functools.lru_cache(maxsize=16384)
+def _remembered(
+    spec, figures, period, override, override_reason, estimates, limits
+) -> Progress:
     with localcontext() as ctx:
         ctx.prec = 60  # figures carry up to 18 digits; the trend multiplies them
         return _evaluate(
-            spec, figures, tuple(period), override, override_reason, set(estimates)
+            spec,
+            {q: v for q, v, _ in figures},
+            period,
+            override,
+            override_reason,
+            set(estimates),
         )
 
 

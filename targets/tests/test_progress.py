@@ -943,3 +943,28 @@ def test_thresholds_compare_the_unrounded_coverage():
     assert progress.status == S.BEHIND
     assert progress.coverage == D("0.5999")
     assert "59,99%" in progress.working[-1]
+
+
+# --- results remembered -------------------------------------------------------------
+
+
+def test_the_same_inputs_give_the_same_result_without_judging_again():
+    s = spec("at_least", "sum", "100")
+    first = evaluate(s, figs("21", "30"), (Y, 2))
+    assert evaluate(s, {(Y, 2): D("30"), (Y, 1): D("21")}, (Y, 2)) is first
+    assert evaluate(s, figs("21", "31"), (Y, 2)) is not first
+    assert evaluate(s, figs("21", "30"), (Y, 2), estimates=[(Y, 2)]) is not first
+
+
+def test_a_figure_written_with_more_decimals_is_shown_as_written():
+    s = spec("at_least", "latest", "100")
+    assert evaluate(s, figs("40.5"), (Y, 1)).value == D("40.5")
+    written = evaluate(s, figs("40.50"), (Y, 1)).value
+    assert str(written) == "40.50"
+
+
+def test_a_change_of_thresholds_is_judged_again(settings):
+    s = spec("at_least", "sum", "100")
+    assert evaluate(s, figs("21"), (Y, 1)).status == S.AT_RISK  # 84%: under 95%
+    settings.PROGRESS_THRESHOLDS = {"on_track": "0.80", "at_risk": 0.5}
+    assert evaluate(s, figs("21"), (Y, 1)).status == S.ON_TRACK
