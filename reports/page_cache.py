@@ -68,7 +68,8 @@ def kept(key: str, draw):
     pages = caches["pages"]
     entry = pages.get(key)
     if entry is None:
-        entry = draw()
+        with data_version.one_token():
+            entry = draw()
         if not isinstance(entry, HttpResponse):
             pages.set(key, entry)
     return entry
@@ -140,7 +141,8 @@ def kept_file(key: str, build) -> bytes:
         with _one_of(slots, BUILD_WAIT) as slot:
             if not slot:
                 return busy()
-            data = build()
+            with data_version.one_token():
+                data = build()
         if not isinstance(data, HttpResponse):
             pages.set(key, data)
         return data

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -66,17 +68,42 @@ def release() -> str:
 
 # key -> (structure token, value): what `by_structure` keeps in this process.
 _kept: dict = {}
+# The structure token of the drawing under way in this thread (`one_token`).
+_drawing = threading.local()
+
+
+@contextmanager
+def one_token():
+    """Within the block, `by_structure` reads the structure token once: a page drawn
+    asks for the shape three times (the selection, the loader, the task standings),
+    and on PostgreSQL each read is a round trip. Nothing outlives the block."""
+    _drawing.token = None
+    _drawing.active = True
+    try:
+        yield
+    finally:
+        _drawing.active = False
+        _drawing.token = None
+
+
+def _structure_token() -> str:
+    if not getattr(_drawing, "active", False):
+        return structure()
+    if _drawing.token is None:
+        _drawing.token = structure()
+    return _drawing.token
 
 
 def by_structure(key, read):
     """`read()`'s value, kept in this process while the structure token holds: the
-    token is read first (one query), `read()` runs only when it moved. For what is
+    token is read first (one query, once per drawing within `one_token`), `read()`
+    runs only when it moved. For what is
     made of the shape tables alone (targets.progress_load.resolution_shape, the list of
     resolutions). The value is shared by every request of the process, so nothing may
     change it. Plain dict operations: safe across a worker's threads. A value read in
     a transaction that then rolls back is kept under a token that never comes back
     (the tokens are random)."""
-    token = structure()
+    token = _structure_token()
     entry = _kept.get(key)
     if entry is not None and entry[0] == token:
         return entry[1]

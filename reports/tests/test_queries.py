@@ -27,21 +27,22 @@ from targets.tests.builders import build_resolution
 
 from .builders import FAST_PASSWORDS, add_tasks, user
 
-# session, user, roles; the data version; the structure token, the periods.
+# session, user, roles; the data version. A page drawn reads the structure token
+# once (targets.data_version.one_token), then the periods of the selection.
 REQUEST = 3
 VERSION = 1
-SELECTION = VERSION + 2
-# The progress loader: the structure token, figures (they carry the sent ones and
-# the last update), assessments. The task standings: the token, the updates.
-LOADER = 3
-TASKS = 2
+SELECTION = 1 + 1
+# The progress loader: figures (they carry the sent ones and the last update),
+# assessments. The task standings: the updates.
+LOADER = 2
+TASKS = 1
 PAGES = {
-    "reports:dashboard": REQUEST + SELECTION + LOADER,
-    "reports:bodies": REQUEST + SELECTION + LOADER + TASKS,
-    "reports:tasks": REQUEST + SELECTION + TASKS,
-    "reports:report": REQUEST + SELECTION + LOADER,
-    "reports:report_xlsx": REQUEST + SELECTION + LOADER,
-    "reports:report_pdf": REQUEST + SELECTION + LOADER,
+    "reports:dashboard": REQUEST + VERSION + SELECTION + LOADER,
+    "reports:bodies": REQUEST + VERSION + SELECTION + LOADER + TASKS,
+    "reports:tasks": REQUEST + VERSION + SELECTION + TASKS,
+    "reports:report": REQUEST + VERSION + SELECTION + LOADER,
+    "reports:report_xlsx": REQUEST + VERSION + SELECTION + LOADER,
+    "reports:report_pdf": REQUEST + VERSION + SELECTION + LOADER,
 }
 # After the shape changed: the resolutions, and the shape once (targets, their
 # assignments, tasks, their assignments), whichever of the loaders reads it first.

@@ -133,3 +133,43 @@ class TokenTests(TestCase):
         after = self.tokens()
         for name in TOKENS:
             self.assertNotEqual(after[name], before[name], name)
+
+
+class ByStructureTests(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        resolution, _ = build_commune("Tham Thử")
+        cls.indicator = Indicator.objects.create(
+            resolution=resolution, number=1, area="economy", text="Chỉ tiêu (1)"
+        )
+
+    def names(self):
+        return data_version.by_structure(
+            ("test-names", self.indicator.pk),
+            lambda: list(
+                Indicator.objects.filter(pk=self.indicator.pk).values_list(
+                    "text", flat=True
+                )
+            ),
+        )
+
+    def test_kept_until_the_shape_changes_whoever_writes(self):
+        self.assertEqual(self.names(), ["Chỉ tiêu (1)"])
+        with self.assertNumQueries(1):  # the token alone
+            self.assertEqual(self.names(), ["Chỉ tiêu (1)"])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE targets_indicator SET text = 'Sửa tay' WHERE id = %s",
+                [self.indicator.pk],
+            )
+        self.assertEqual(self.names(), ["Sửa tay"])
+
+    def test_a_drawing_reads_the_token_once(self):
+        self.names()
+        with self.assertNumQueries(1), data_version.one_token():
+            self.names()
+            self.names()
+            self.names()
+        with self.assertNumQueries(2):  # outside a drawing, a read each time
+            self.names()
+            self.names()
