@@ -194,3 +194,11 @@ class PagesCacheCullTests(SimpleTestCase):
             # A cull removes a third: past 300 files, the next one brings it back.
             self.assertLessEqual(len(cache._list_cache_files()), 300 + CULL_EVERY)
             self.assertEqual(cache.get("page-1499"), b"x" * 100)
+
+    def test_an_entry_reads_back_as_written(self):
+        page = {"title": "Quý IV/2025", "body": "<p>3.865,28 tấn</p>" * 2000}
+        with tempfile.TemporaryDirectory() as folder:
+            cache = PagesCache(folder, {})
+            cache.set("page", page)
+            self.assertEqual(cache.get("page"), page)
+            self.assertIsNone(cache.get("other"))
