@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
 from django.http import Http404
 
 from targets import data_version, rules
@@ -20,6 +19,8 @@ class Selection:
     resolutions: list[Resolution]
     period: ReportingPeriod | None
     periods: list[ReportingPeriod]
+    # The ids of the periods holding an approved figure of the resolution.
+    approved: frozenset[int] = frozenset()
 
 
 def resolutions():
@@ -35,31 +36,41 @@ def require_reader(user) -> None:
         raise Http404
 
 
-def periods_marked(resolution: Resolution) -> list[ReportingPeriod]:
-    """The commune's periods, oldest first, each marked with whether it holds an
-    approved figure of this resolution. One query."""
-    approved = Figure.objects.filter(
-        period=OuterRef("pk"),
-        state=WorkflowState.APPROVED,
-        target__indicator__resolution=resolution,
+def periods_marked(resolution: Resolution) -> tuple[list[ReportingPeriod], frozenset]:
+    """The commune's periods, oldest first, and the ids of those holding an approved
+    figure of this resolution. The periods are part of the shape, kept in the process
+    (targets.data_version.by_structure: shared, so nothing is written on them); the
+    approved ones take one query."""
+    periods = data_version.by_structure(
+        ("periods", resolution.commune_id),
+        lambda: list(
+            ReportingPeriod.objects.filter(commune_id=resolution.commune_id).order_by(
+                "year", "quarter"
+            )
+        ),
     )
-    return list(
-        ReportingPeriod.objects.filter(commune_id=resolution.commune_id)
-        .annotate(has_approved=Exists(approved))
-        .order_by("year", "quarter")
+    approved = frozenset(
+        Figure.objects.filter(
+            state=WorkflowState.APPROVED, target__indicator__resolution=resolution
+        )
+        .order_by()
+        .values_list("period_id", flat=True)
+        .distinct()
     )
+    return periods, approved
 
 
-def chosen_period(query, periods, resolution) -> ReportingPeriod | None:
+def chosen_period(query, periods, resolution, approved) -> ReportingPeriod | None:
     """?ky= (`query` is request.GET or the parameters a cached page read), or the
-    latest period with an approved figure; 404 for an unknown one."""
+    latest period with an approved figure (`approved`: their ids); 404 for an
+    unknown one."""
     chosen = query.get("ky", "")
     if chosen:
         period = next((p for p in periods if str(p.pk) == chosen), None)
         if period is None:
             raise Http404("Không có kỳ báo cáo này.")
         return period
-    with_figures = [p for p in periods if p.has_approved]
+    with_figures = [p for p in periods if p.pk in approved]
     if with_figures:
         return with_figures[-1]
     # Nothing approved yet: the first quarter of the plan year, where everything
@@ -82,16 +93,18 @@ def chosen(query, choices, name: str, message: str):
 
 def reader_selection(query) -> Selection | None:
     """The delegates' pages, from ?nq= and ?ky= in `query`. Two queries: the
-    structure token (the resolutions are read again only when it moved), the periods.
-    None when there is no resolution."""
+    structure token (the resolutions and the periods are read again only when it
+    moved), the periods holding an approved figure. None when there is no
+    resolution."""
     offered = data_version.by_structure("resolutions", lambda: list(resolutions()))
     if not offered:
         return None
     resolution = chosen(query, offered[::-1], "nq", "Không có nghị quyết này.")
-    periods = periods_marked(resolution)
+    periods, approved = periods_marked(resolution)
     return Selection(
         resolution=resolution,
         resolutions=offered,
-        period=chosen_period(query, periods, resolution),
+        period=chosen_period(query, periods, resolution, approved),
         periods=periods,
+        approved=approved,
     )

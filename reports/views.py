@@ -267,8 +267,8 @@ def _assessment(target, period, progress) -> dict:
 def _target_drawing(request, target_id, params, can_see_history):
     target = _visible_target(request.user, target_id)
     resolution = target.indicator.resolution
-    periods = periods_marked(resolution)
-    period = chosen_period(params, periods, resolution)
+    periods, approved = periods_marked(resolution)
+    period = chosen_period(params, periods, resolution, approved)
     if period is None:
         return _empty(request, Selection(resolution, [resolution], None, []))
     history = load_target_progress(target, period)

@@ -30,6 +30,7 @@ from .models import (
     Figure,
     FigureKind,
     Indicator,
+    Resolution,
     ResponsibleBody,
     Role,
     Target,
@@ -53,7 +54,7 @@ from .progress import (
 )
 
 if TYPE_CHECKING:
-    from .models import ReportingPeriod, Resolution
+    from .models import ReportingPeriod
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def _read_shape(resolution: Resolution) -> Shape:
         targets=tuple(targets),
         specs={t.pk: TargetSpec.from_model(t) for t in targets},
         assignments={pk: tuple(rows) for pk, rows in assignments.items()},
-        tasks=tuple(Task.objects.filter(resolution=resolution)),
+        tasks=tuple(Task.objects.filter(resolution=resolution).order_by()),
         task_bodies=_task_bodies(resolution),
     )
 
@@ -297,8 +298,8 @@ def load_target_progress(
 ) -> TargetHistory:
     """One target's page: its progress at the period and one row per window quarter
     up to the period (figure object, progress at that quarter with that quarter's
-    assessment). Three queries: figures (with periods), assessments, assignments
-    (with bodies)."""
+    assessment). Three queries: figures (with periods), assessments, the structure
+    token (the assignments with bodies are the resolution's shape, kept)."""
     spec = TargetSpec.from_model(target)
     key = period.key
     figure_by_quarter = {
@@ -323,11 +324,10 @@ def load_target_progress(
         .order_by()
         .values_list("period__year", "period__quarter", "verdict", "reason")
     }
-    assignments = tuple(
-        _in_role_order(
-            Assignment.objects.filter(target=target).select_related("body").order_by()
-        )
-    )
+    # In role order, from the resolution's shape (the structure token, and the
+    # shape's four queries when it moved). Its id is enough to find it.
+    resolution = Resolution(pk=target.indicator.resolution_id)
+    assignments = resolution_shape(resolution).assignments.get(target.pk, ())
     rows = tuple(
         HistoryRow(
             quarter=q,

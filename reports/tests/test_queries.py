@@ -28,7 +28,7 @@ from targets.tests.builders import build_resolution
 from .builders import FAST_PASSWORDS, add_tasks, user
 
 # session, user, roles; the data version. A page drawn reads the structure token
-# once (targets.data_version.one_token), then the periods of the selection.
+# once (targets.data_version.one_token), then the periods with an approved figure.
 REQUEST = 3
 VERSION = 1
 SELECTION = 1 + 1
@@ -44,15 +44,18 @@ PAGES = {
     "reports:report_xlsx": REQUEST + VERSION + SELECTION + LOADER,
     "reports:report_pdf": REQUEST + VERSION + SELECTION + LOADER,
 }
-# After the shape changed: the resolutions, and the shape once (targets, their
-# assignments, tasks, their assignments), whichever of the loaders reads it first.
-RESHAPE = 1 + 4
+# After the shape changed: the resolutions, the periods, and the shape once
+# (targets, their assignments, tasks, their assignments), whichever of the loaders
+# reads it first.
+RESHAPE = 1 + 1 + 4
 # A clerk's links need its bodies and the targets they lead.
 CLERK_LINKS = 2
 LINKING = {"reports:dashboard", "reports:bodies"}
-# session, user, roles; the version, the target, the periods, the target loader (3),
+# session, user, roles; the version, the target, the structure token and the
+# periods with an approved figure (the periods themselves and the target's
+# assignments are kept with the shape), the target's figures and assessments,
 # evidence
-TARGET_PAGE = REQUEST + VERSION + 1 + 1 + 3 + 1
+TARGET_PAGE = REQUEST + VERSION + 1 + 2 + 2 + 1
 
 
 @FAST_PASSWORDS

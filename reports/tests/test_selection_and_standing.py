@@ -15,6 +15,8 @@ from reports.views import _chosen_cards
 from targets.models import (
     Assignment,
     BodyKind,
+    Figure,
+    Indicator,
     ResponsibleBody,
     Role,
     Task,
@@ -24,17 +26,17 @@ from targets.models import (
     WorkflowState,
 )
 from targets.progress_load import load_resolution_progress
-from targets.tests.builders import build_commune
+from targets.tests.builders import add_target, build_commune
 
-from .builders import build_every_status
+from .builders import D, build_every_status
 
 
 def GET(path):
     return RequestFactory().get(path).GET
 
 
-def period(pk, has_approved=False, year=2025):
-    return SimpleNamespace(pk=pk, year=year, has_approved=has_approved)
+def period(pk, year=2025):
+    return SimpleNamespace(pk=pk, year=year)
 
 
 class ChosenTests(SimpleTestCase):
@@ -57,38 +59,56 @@ class ChosenTests(SimpleTestCase):
 class ChosenPeriodTests(SimpleTestCase):
     resolution = SimpleNamespace(plan_year=2025)
 
+    def chosen(self, path, periods, approved=()):
+        return chosen_period(GET(path), periods, self.resolution, frozenset(approved))
+
     def test_it_opens_on_the_latest_period_with_an_approved_figure(self):
-        periods = [
-            period(1, has_approved=True),
-            period(2, has_approved=True),
-            period(3),
-        ]
-        self.assertEqual(chosen_period(GET("/"), periods, self.resolution).pk, 2)
+        periods = [period(1), period(2), period(3)]
+        self.assertEqual(self.chosen("/", periods, approved={1, 2}).pk, 2)
 
     def test_with_nothing_approved_it_opens_on_the_plan_years_first_quarter(self):
         periods = [period(1, year=2024), period(2), period(3)]
-        self.assertEqual(chosen_period(GET("/"), periods, self.resolution).pk, 2)
+        self.assertEqual(self.chosen("/", periods).pk, 2)
 
     def test_with_no_quarter_in_the_plan_year_it_opens_on_the_first(self):
         periods = [period(1, year=2024), period(2, year=2024)]
-        self.assertEqual(chosen_period(GET("/"), periods, self.resolution).pk, 1)
+        self.assertEqual(self.chosen("/", periods).pk, 1)
 
     def test_no_period_at_all_is_none(self):
-        self.assertIsNone(chosen_period(GET("/"), [], self.resolution))
+        self.assertIsNone(self.chosen("/", []))
 
     def test_a_chosen_period_wins_and_an_unknown_one_is_a_404(self):
-        periods = [period(1), period(2, has_approved=True)]
-        self.assertEqual(chosen_period(GET("/?ky=1"), periods, self.resolution).pk, 1)
+        periods = [period(1), period(2)]
+        self.assertEqual(self.chosen("/?ky=1", periods, approved={2}).pk, 1)
         with self.assertRaisesMessage(Http404, "Không có kỳ báo cáo này."):
-            chosen_period(GET("/?ky=7"), periods, self.resolution)
+            self.chosen("/?ky=7", periods, approved={2})
 
 
 class PeriodsMarkedTests(TestCase):
-    def test_each_period_says_whether_it_holds_an_approved_figure(self):
+    def test_it_names_the_periods_holding_an_approved_figure(self):
         data = build_every_status()
-        marked = periods_marked(data["resolution"])
-        self.assertEqual([p.quarter for p in marked], [1, 2, 3, 4])
-        self.assertTrue(all(p.has_approved for p in marked if p.quarter != 2))
+        periods, approved = periods_marked(data["resolution"])
+        self.assertEqual([p.quarter for p in periods], [1, 2, 3, 4])
+        self.assertEqual(approved, {p.pk for p in periods})
+
+    def test_a_new_approval_shows_at_once_and_the_periods_are_kept(self):
+        resolution, quarters = build_commune("Chưa duyệt")
+        indicator = Indicator.objects.create(
+            resolution=resolution, number=1, area="economy", text="Chỉ tiêu (1)"
+        )
+        target = add_target(indicator, "1.1")
+        Figure.objects.create(target=target, period=quarters[1], value=D("10"))
+        periods, approved = periods_marked(resolution)
+        self.assertEqual(approved, frozenset())  # a draft is not approved
+        Figure.objects.create(
+            target=target,
+            period=quarters[2],
+            value=D("10"),
+            state=WorkflowState.APPROVED,
+        )
+        again, approved = periods_marked(resolution)
+        self.assertEqual(approved, {quarters[2].pk})
+        self.assertIs(again, periods)  # the shape did not move: kept
 
 
 class TaskStandingTests(TestCase):
