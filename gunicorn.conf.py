@@ -1,13 +1,15 @@
 """gunicorn settings for the portal: `gunicorn -c gunicorn.conf.py khoenon.wsgi`.
 
-Two workers with four threads each suit the 2-core commune server; every value can be
+Two workers for the 2-core commune server, eight threads each: the work is bounded
+by the cores, and the threads beyond let a few requests wait for a report file being
+built (settings.FILE_WAITERS, 6) while the pages keep theirs. Every value can be
 overridden from the environment (GUNICORN_BIND, GUNICORN_WORKERS, GUNICORN_THREADS)."""
 
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30

@@ -124,6 +124,10 @@ if TESTING:
 # asks; the others wait their turn (reports.page_cache.kept_file). One leaves the
 # second core to the pages on the 2-core server.
 FILE_BUILDS = env.int("FILE_BUILDS", default=1)
+# How many requests of one worker may build or wait for a report file at a time; the
+# next ones are told to come back in a few seconds (503, Retry-After). Keep it two
+# below GUNICORN_THREADS (gunicorn.conf.py: 8), so the pages always have threads.
+FILE_WAITERS = env.int("FILE_WAITERS", default=6)
 _LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 CACHES = {
     "default": {"BACKEND": _LOCMEM},

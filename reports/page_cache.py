@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import threading
 import time
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -38,11 +40,12 @@ from targets.progress import thresholds
 
 CACHE_CONTROL = "private, no-cache"
 # How long a file request waits for another one building the same file, or for a
-# free build slot, before it is told to come back. A waiting request holds one of
-# the server's threads (2 workers x 4): a burst of downloads of a PDF that takes
-# 20 s at province size would hold them all, and every page would wait. At the
-# commune's size a PDF is built in about a second, so waiters get the file. (A
-# build that crashed leaves no file; its lock goes with it.)
+# free build slot, before it is told to come back. At the commune's size a PDF is
+# built in about a second, so waiters get the file. (A build that crashed leaves no
+# file; its lock goes with it.) A waiting request holds one of its worker's threads:
+# at most FILE_WAITERS of them (settings) wait at a time, so that a burst of
+# downloads of a PDF that takes 20 s at province size never holds the threads the
+# pages need; the others are told to come back at once.
 BUILD_WAIT = 10
 BUSY = (
     "Máy chủ đang tạo tệp báo cáo này hoặc một tệp khác. Vui lòng tải lại sau "
@@ -124,12 +127,29 @@ def kept_file(key: str, build) -> bytes:
     another for the same key waits and then reads it. At most FILE_BUILDS files are
     built at a time on the machine, whichever worker asks: a PDF at province size
     takes seconds of a core, and the pages must keep theirs. A request that cannot
-    build within BUILD_WAIT seconds gets `busy()`. A response (nothing to build) is
-    sent as it is and kept nowhere."""
+    build within BUILD_WAIT seconds gets `busy()`, and so does one that finds
+    FILE_WAITERS requests of its worker already building or waiting. A response
+    (nothing to build) is sent as it is and kept nowhere."""
     pages = caches["pages"]
     data = pages.get(key)
     if data is not None:
         return data
+    waiting = _waiting()
+    if not waiting.acquire(blocking=False):
+        return busy()
+    try:
+        return _built_once(pages, key, build)
+    finally:
+        waiting.release()
+
+
+@cache
+def _waiting() -> threading.BoundedSemaphore:
+    """This worker's requests that may build or wait for a report file at a time."""
+    return threading.BoundedSemaphore(settings.FILE_WAITERS)
+
+
+def _built_once(pages, key: str, build):
     this_file = [_lock_path(hashlib.sha256(key.encode()).hexdigest())]
     slots = [_lock_path(f"slot-{n}") for n in range(settings.FILE_BUILDS)]
     with _one_of(this_file, BUILD_WAIT) as mine:

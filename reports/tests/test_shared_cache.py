@@ -2,11 +2,14 @@
 report files built at a time (reports.page_cache.kept_file)."""
 
 import json
+import runpy
 import tempfile
 import threading
 import time
+from pathlib import Path
 from unittest import mock
 
+from django.conf import settings
 from django.db import connection
 from django.test import Client, SimpleTestCase, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -176,6 +179,47 @@ class FileBuildBoundTests(SimpleTestCase):
         self.assertEqual(
             page_cache.kept_file("file-e", lambda: {"data": b"twice"}), {"data": b"e"}
         )
+
+
+class FileWaitersTests(SimpleTestCase):
+    def test_past_the_waiters_a_file_request_is_told_at_once_to_come_back(self):
+        """One waiter allowed: while one request builds a slow file, another one is
+        refused at once (the build still under way), with nothing built or kept."""
+        holding, release, finished = (threading.Event() for _ in range(3))
+
+        def slow():
+            holding.set()
+            release.wait(10)
+            finished.set()
+            return {"data": b"f"}
+
+        one = threading.BoundedSemaphore(1)
+        with mock.patch.object(page_cache, "_waiting", lambda: one):
+            first = threading.Thread(target=page_cache.kept_file, args=("file-f", slow))
+            first.start()
+            holding.wait(5)
+            # The build ends by itself in a second: a request that waited for it
+            # would answer after it.
+            timer = threading.Timer(1, release.set)
+            timer.start()
+            built = []
+            try:
+                answer = page_cache.kept_file("file-g", lambda: built.append(1))
+                self.assertFalse(finished.is_set())  # not after the build: at once
+            finally:
+                timer.join()
+                first.join()
+            self.assertEqual(answer.status_code, 503)
+            self.assertEqual(answer["Retry-After"], "10")
+            self.assertEqual(built, [])
+            # The slot freed, the next request builds its file.
+            self.assertEqual(
+                page_cache.kept_file("file-g", lambda: {"data": b"g"}), {"data": b"g"}
+            )
+
+    def test_the_server_keeps_two_threads_a_worker_for_the_pages(self):
+        conf = runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))
+        self.assertLessEqual(settings.FILE_WAITERS, conf["threads"] - 2)
 
 
 class PagesCacheCullTests(SimpleTestCase):
