@@ -45,8 +45,11 @@ CACHE_CONTROL = "private, no-cache"
 # file; its lock goes with it.) A waiting request holds one of its worker's threads:
 # at most FILE_WAITERS of them (settings) wait at a time, so that a burst of
 # downloads of a PDF that takes 20 s at province size never holds the threads the
-# pages need; the others are told to come back at once.
+# pages need; the others wait WAITER_GRACE for a place among them (a PDF at the
+# commune's size is built within it, and its waiters leave with it), then are told
+# to come back.
 BUILD_WAIT = 10
+WAITER_GRACE = 1
 BUSY = (
     "Máy chủ đang tạo tệp báo cáo này hoặc một tệp khác. Vui lòng tải lại sau "
     "ít giây: không có gì bị mất."
@@ -128,14 +131,14 @@ def kept_file(key: str, build) -> bytes:
     built at a time on the machine, whichever worker asks: a PDF at province size
     takes seconds of a core, and the pages must keep theirs. A request that cannot
     build within BUILD_WAIT seconds gets `busy()`, and so does one that finds
-    FILE_WAITERS requests of its worker already building or waiting. A response
+    FILE_WAITERS requests of its worker building or waiting for WAITER_GRACE. A response
     (nothing to build) is sent as it is and kept nowhere."""
     pages = caches["pages"]
     data = pages.get(key)
     if data is not None:
         return data
     waiting = _waiting()
-    if not waiting.acquire(blocking=False):
+    if not waiting.acquire(timeout=WAITER_GRACE):
         return busy()
     try:
         return _built_once(pages, key, build)

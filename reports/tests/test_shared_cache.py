@@ -182,9 +182,10 @@ class FileBuildBoundTests(SimpleTestCase):
 
 
 class FileWaitersTests(SimpleTestCase):
-    def test_past_the_waiters_a_file_request_is_told_at_once_to_come_back(self):
+    def test_past_the_waiters_a_file_request_is_told_to_come_back(self):
         """One waiter allowed: while one request builds a slow file, another one is
-        refused at once (the build still under way), with nothing built or kept."""
+        refused after the short grace (the build still under way), with nothing
+        built or kept."""
         holding, release, finished = (threading.Event() for _ in range(3))
 
         def slow():
@@ -194,18 +195,21 @@ class FileWaitersTests(SimpleTestCase):
             return {"data": b"f"}
 
         one = threading.BoundedSemaphore(1)
-        with mock.patch.object(page_cache, "_waiting", lambda: one):
+        with (
+            mock.patch.object(page_cache, "_waiting", lambda: one),
+            mock.patch.object(page_cache, "WAITER_GRACE", 0.1),
+        ):
             first = threading.Thread(target=page_cache.kept_file, args=("file-f", slow))
             first.start()
             holding.wait(5)
-            # The build ends by itself in a second: a request that waited for it
-            # would answer after it.
-            timer = threading.Timer(1, release.set)
+            # The build ends by itself in two seconds: a request that waited for
+            # it would answer after it.
+            timer = threading.Timer(2, release.set)
             timer.start()
             built = []
             try:
                 answer = page_cache.kept_file("file-g", lambda: built.append(1))
-                self.assertFalse(finished.is_set())  # not after the build: at once
+                self.assertFalse(finished.is_set())  # not after the build
             finally:
                 timer.join()
                 first.join()
@@ -216,6 +220,30 @@ class FileWaitersTests(SimpleTestCase):
             self.assertEqual(
                 page_cache.kept_file("file-g", lambda: {"data": b"g"}), {"data": b"g"}
             )
+
+    def test_past_the_waiters_a_quick_file_is_still_served_once_built(self):
+        """One waiter allowed: a second request for a file built within the grace
+        waits for a place and gets the file the first one built."""
+        holding = threading.Event()
+
+        def quick():
+            holding.set()
+            time.sleep(0.3)
+            return {"data": b"h"}
+
+        one = threading.BoundedSemaphore(1)
+        with (
+            mock.patch.object(page_cache, "_waiting", lambda: one),
+            mock.patch.object(page_cache, "WAITER_GRACE", 5),
+        ):
+            first = threading.Thread(
+                target=page_cache.kept_file, args=("file-h", quick)
+            )
+            first.start()
+            holding.wait(5)
+            answer = page_cache.kept_file("file-h", lambda: {"data": b"twice"})
+            first.join()
+        self.assertEqual(answer, {"data": b"h"})
 
     def test_the_server_keeps_two_threads_a_worker_for_the_pages(self):
         conf = runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))
