@@ -374,6 +374,14 @@ def delegate(
         step += 1
 
 
+def stored_value(page: str, target_id: int) -> Decimal | None:
+    """The value the entry page's input shows for the target (3865,28), if any."""
+    found = re.search(rf'id="v-{target_id}" value="([^"]*)"', page)
+    if not found or not found[1]:
+        return None
+    return Decimal(found[1].replace(",", "."))
+
+
 def clerk(
     run: Run,
     port: int,
@@ -404,7 +412,12 @@ def clerk(
             continue
         if not run.pause(rng):  # typing
             break
-        value = Decimal(rng.randint(*plan_.ranges.get(target_id, (1, 99999))))
+        low, high = plan_.ranges.get(target_id, (1, 99999))
+        value = Decimal(rng.randint(low, high))
+        # A clerk types a new number: the one stored again changes nothing, and the
+        # server says "0 mục thay đổi" (no version to check afterwards).
+        while value == stored_value(page, target_id):
+            value = Decimal(rng.randint(low, high))
         form = {
             "csrfmiddlewaretoken": token,
             "action": "save",
