@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
-from targets import rules
+from targets import data_version, rules
 from targets.forms import AssessmentForm
 from targets.models import Area, Evidence, Role, TaskKind, WorkflowState
 from targets.progress import (
@@ -172,7 +172,6 @@ def _query_dict(params: dict) -> QueryDict:
 def _reader_page(request, page, names, template, draw, *parts, **extra):
     """A reader page through the cache: `draw(query)` on a miss, the shell always."""
     params = query(request, names)
-    key = page_key(page, params, *parts)
 
     def respond():
         entry = kept(key, lambda: draw(params))
@@ -180,7 +179,9 @@ def _reader_page(request, page, names, template, draw, *parts, **extra):
             return entry
         return _shell(request, template, entry, **extra)
 
-    return answer(request, key, respond)
+    with data_version.one_token():  # the key's query reads the shape's token too
+        key = page_key(page, params, *parts)
+        return answer(request, key, respond)
 
 
 def dashboard(request):
@@ -308,7 +309,6 @@ def target(request, target_id):
         raise Http404("Không có chỉ tiêu này.")
     can_see_history = rules.can_see_history(request.user)
     params = query(request, ("ky",))
-    key = page_key("target", target_id, params, can_see_history)
 
     def respond():
         entry = kept(
@@ -329,7 +329,9 @@ def target(request, target_id):
             request, "reports/target.html", entry, assessment=assessment, form=form
         )
 
-    return answer(request, key, respond)
+    with data_version.one_token():  # the key's query reads the shape's token too
+        key = page_key("target", target_id, params, can_see_history)
+        return answer(request, key, respond)
 
 
 # --- tasks and bodies --------------------------------------------------------------
@@ -503,7 +505,6 @@ def _file_drawing(request, params, extension: str, build):
 def _report_file(request, extension: str, content_type: str, build):
     require_reader(request.user)
     params = query(request, REPORT_QUERY)
-    key = page_key(f"report-{extension}", params, timezone.localdate())
 
     def respond():
         file = kept_file(key, lambda: _file_drawing(request, params, extension, build))
@@ -513,7 +514,9 @@ def _report_file(request, extension: str, content_type: str, build):
         response["Content-Disposition"] = f'attachment; filename="{file["name"]}"'
         return response
 
-    return answer(request, key, respond)
+    with data_version.one_token():  # the key's query reads the shape's token too
+        key = page_key(f"report-{extension}", params, timezone.localdate())
+        return answer(request, key, respond)
 
 
 def report_xlsx(request):

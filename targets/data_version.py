@@ -21,30 +21,36 @@ from django.conf import settings
 from django.db import connection
 
 
-def _read(column: str) -> str:
-    """'<epoch>.<column>', one query."""
+def _read(*columns: str) -> list[str]:
+    """'<epoch>.<column>' of each column, one query."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT epoch, {column} FROM targets_dataversion WHERE id = 1")
+        cursor.execute(
+            f"SELECT epoch, {', '.join(columns)} FROM targets_dataversion WHERE id = 1"
+        )
         row = cursor.fetchone()
     if row is None:  # the row deleted by hand: a new one, a new epoch
-        return new_epoch()
-    epoch, value = row
-    return f"{epoch}.{value}"
+        return [new_epoch()] * len(columns)
+    epoch, *values = row
+    return [f"{epoch}.{value}" for value in values]
 
 
 def current() -> str:
-    """What readers see: '<epoch>.<version>', one query."""
-    return _read("version")
+    """What readers see: '<epoch>.<version>', one query. Within `one_token`, the
+    same query reads the structure token for the drawing that may follow."""
+    if getattr(_drawing, "active", False) and _drawing.token is None:
+        version, _drawing.token = _read("version", "structure")
+        return version
+    return _read("version")[0]
 
 
 def structure() -> str:
     """The resolutions' shape (no figure, assessment or evidence), one query."""
-    return _read("structure")
+    return _read("structure")[0]
 
 
 def entry() -> str:
     """Everything, drafts included: what the entry page reads. One query."""
-    return _read("entry")
+    return _read("entry")[0]
 
 
 @cache
@@ -74,9 +80,14 @@ _drawing = threading.local()
 
 @contextmanager
 def one_token():
-    """Within the block, `by_structure` reads the structure token once: a page drawn
-    asks for the shape three times (the selection, the loader, the task standings),
-    and on PostgreSQL each read is a round trip. Nothing outlives the block."""
+    """Within the block, the structure token is read once: a page drawn asks for
+    the shape three times (the selection, the loader, the task standings), and on
+    PostgreSQL each read is a round trip; a reader page's key (`current()`) reads it
+    with the version. Blocks nest (the inner one is the outer's); nothing outlives
+    the outermost."""
+    if getattr(_drawing, "active", False):
+        yield
+        return
     _drawing.token = None
     _drawing.active = True
     try:

@@ -27,11 +27,12 @@ from targets.tests.builders import build_resolution
 
 from .builders import FAST_PASSWORDS, add_tasks, user
 
-# session, user, roles; the data version. A page drawn reads the structure token
-# once (targets.data_version.one_token), then the periods with an approved figure.
+# session, user, roles; the data version, read with the structure token
+# (targets.data_version.one_token). A page drawn then reads the periods with an
+# approved figure.
 REQUEST = 3
 VERSION = 1
-SELECTION = 1 + 1
+SELECTION = 1
 # The progress loader: figures (they carry the sent ones and the last update),
 # assessments. The task standings: the updates.
 LOADER = 2
@@ -51,11 +52,11 @@ RESHAPE = 1 + 1 + 4
 # A clerk's links need its bodies and the targets they lead.
 CLERK_LINKS = 2
 LINKING = {"reports:dashboard", "reports:bodies"}
-# session, user, roles; the version, the target, the structure token and the
+# session, user, roles; the version (with the structure token), the target, the
 # periods with an approved figure (the periods themselves and the target's
 # assignments are kept with the shape), the target's figures and assessments,
 # evidence
-TARGET_PAGE = REQUEST + VERSION + 1 + 2 + 2 + 1
+TARGET_PAGE = REQUEST + VERSION + 1 + 1 + 2 + 1
 
 
 @FAST_PASSWORDS

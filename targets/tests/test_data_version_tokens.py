@@ -173,3 +173,12 @@ class ByStructureTests(TestCase):
         with self.assertNumQueries(2):  # outside a drawing, a read each time
             self.names()
             self.names()
+
+    def test_a_reader_pages_key_reads_the_token_with_the_version(self):
+        self.names()
+        with self.assertNumQueries(1), data_version.one_token():
+            version = data_version.current()
+            self.names()
+            with data_version.one_token():  # nested: the same token
+                self.names()
+        self.assertEqual(version, data_version.current())
