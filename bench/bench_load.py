@@ -11,7 +11,7 @@ cluster on loopback and removes it afterwards. Each run, in a temporary folder
 removed afterwards, writes a settings module that only moves STATIC_ROOT there (the
 SQLite database and the pages cache, PAGES_CACHE_DIR, live there too), runs
 `collectstatic`, migrates, loads the resolution and the demo data, and starts
-gunicorn with gunicorn.conf.py (2 workers × 4 threads) on a free loopback port, with
+gunicorn with gunicorn.conf.py (2 workers × 8 threads) on a free loopback port, with
 production settings (DEBUG off, HTTPS on, as behind nginx: each request carries
 X-Forwarded-Proto: https).
 
@@ -992,7 +992,7 @@ def report(run: Run, args, title: str) -> None:
     print(
         "  server:  gunicorn gthread, "
         f"{os.environ.get('GUNICORN_WORKERS', '2')} workers × "
-        f"{os.environ.get('GUNICORN_THREADS', '4')} threads, DEBUG off, "
+        f"{os.environ.get('GUNICORN_THREADS', '8')} threads, DEBUG off, "
         "load generator on the same machine, loopback"
     )
     print(

@@ -8,7 +8,7 @@ For each database it writes, in a temporary folder, a settings module that only
 moves STATIC_ROOT there, and runs under production settings (DEBUG off, a random
 DJANGO_SECRET_KEY, the file cache "pages" in that folder: PAGES_CACHE_DIR):
 collectstatic, migrate, the resolution and the demo data, then gunicorn with
-gunicorn.conf.py (2 workers × 4 threads) on a free loopback port (its access log
+gunicorn.conf.py (2 workers × 8 threads) on a free loopback port (its access log
 also names the worker's pid). SQLite is a file in the folder; PostgreSQL is a
 throwaway cluster: the script re-runs itself under `.ci/with-postgres` (with --db
 both, after the SQLite run, and prints both tables at the end).

@@ -7,7 +7,7 @@ In a temporary folder: an SQLite database, `collectstatic` (WhiteNoise's compres
 manifest storage, far-future caching of hashed names) under production settings
 (DEBUG off, a random DJANGO_SECRET_KEY, HTTPS off on loopback), migrate, the
 resolution and the demo data (Q1–Q3 2025 published), gunicorn (gunicorn.conf.py:
-2 workers × 4 threads) on a free loopback port. Anonymous throughout (the public
+2 workers × 8 threads) on a free loopback port. Anonymous throughout (the public
 side), with the anonymous throttle raised so that it never refuses the benchmark.
 
 - weight, gzip accepted: each public page's HTML plus the stylesheets it links on a
